@@ -1,0 +1,21 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+.PHONY: run test test-quick stack-up stack-down checks
+
+run: ## run the whole platform on this machine with embedded defaults
+	bash deploy/run-local.sh
+
+test: ## install and start the real stack, run every check and test, stop the stack
+	bash deploy/test.sh
+
+test-quick: ## what needs no servers: static checks and unit tests; real-backend tests skip loudly
+	bash deploy/checks.sh
+	CHAT_TEST_QUICK=1 go test -race -count=1 work
+
+stack-up: ## start Redis, Redis Cluster, Cassandra and MinIO on 127.0.0.1
+	bash deploy/stack/up.sh
+
+stack-down:
+	bash deploy/stack/down.sh
+
+checks:
+	bash deploy/checks.sh

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The project's test command (make test, and so .ci/run): brings the real
+# stack up, runs static checks and every test against it, and always takes
+# the stack down again, also on failure.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "stack up"
+trap 'step "stack down"; bash deploy/stack/down.sh' EXIT
+bash deploy/stack/up.sh
+export CHAT_STACK_ENV="${CHAT_STACK_DIR:-$root/.run/stack}/env"
+unset CHAT_TEST_QUICK
+
+bash deploy/checks.sh
+
+step "go test -race (all workspace modules, against the real stack)"
+go test -race -count=1 -timeout 20m $(go list work | grep -v /deploy/stacktest)
+
+step "stack smoke tests (Cassandra, Redis, Redis Cluster, MinIO)"
+go test -race -count=1 -v -timeout 10m ./deploy/stacktest/...

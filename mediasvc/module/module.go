@@ -1,0 +1,63 @@
+// Package module assembles the mediasvc service (attachments in S3-compatible storage) from its parts. It is the
+// module's one exported package, so the all-in-one binary can run it too.
+package module
+
+import (
+	"context"
+	"flag"
+
+	"github.com/parleychat/parley/shared/kit"
+)
+
+// Name is the service name used in logs, metrics and service tokens.
+const Name = "mediasvc"
+
+// Config is the whole configuration of mediasvc.
+type Config struct {
+	kit.BaseConfig
+}
+
+// RegisterFlags registers every flag of mediasvc.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) { c.BaseConfig.RegisterFlags(fs, "127.0.0.1:7105") }
+
+// Validate checks the configuration.
+func (c *Config) Validate() error { return c.BaseConfig.Validate() }
+
+// Base returns the common service settings.
+func (c *Config) Base() *kit.BaseConfig { return &c.BaseConfig }
+
+// Module is a running mediasvc.
+type Module struct {
+	svc      *kit.Service
+	internal *kit.Server
+}
+
+// New wires mediasvc from its configuration.
+func New(cfg Config, svc *kit.Service) (*Module, error) {
+	engine, _ := svc.InternalEngine()
+	internal, err := kit.Listen("internal", cfg.Internal, engine, svc.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Module{svc: svc, internal: internal}, nil
+}
+
+// Run serves until ctx ends, then stops gracefully: readiness fails first so
+// callers move away, then in-flight requests finish.
+func (m *Module) Run(ctx context.Context) error {
+	return kit.Serve(ctx, func(context.Context) { m.svc.Ops.SetDraining(true) }, m.internal)
+}
+
+// Run is the process entry: configuration from args and the environment.
+func Run(ctx context.Context, args []string) error {
+	var cfg Config
+	svc, err := kit.Boot(Name, args, &cfg)
+	if err != nil {
+		return err
+	}
+	m, err := New(cfg, svc)
+	if err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
