@@ -60,7 +60,7 @@ func newHarness(t *testing.T) *harness {
 
 	reg := memory.New()
 	rt := &svcauth.Transport{Signer: svc.Signer}
-	routing := usecase.NewRouting(reg, clients.NewGatewayPusher(rt, time.Second), nil, time.Second, svc.Logger, svc.Ops.Registry)
+	routing := usecase.NewRouting(reg, clients.NewGatewayPusher(rt, 10*time.Second), nil, 10*time.Second, svc.Logger, svc.Ops.Registry)
 	engine, api := svc.InternalEngine()
 	httpapi.Register(api, usecase.NewRegistration(reg, "eu", 10*time.Second), routing)
 	h.router = httptest.NewServer(engine)
