@@ -5,61 +5,212 @@ package module
 
 import (
 	"context"
-	"errors"
-	"flag"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleychat/parley/gateway/internal/conn"
+	"github.com/parleychat/parley/gateway/internal/hub"
+	"github.com/parleychat/parley/gateway/internal/internalapi"
+	"github.com/parleychat/parley/gateway/internal/publicapi"
+	"github.com/parleychat/parley/gateway/internal/routerlink"
+	"github.com/parleychat/parley/gateway/internal/upstream"
+	"github.com/parleychat/parley/gateway/internal/wsapi"
+	"github.com/parleychat/parley/shared/authtoken"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/protocol"
+	"github.com/parleychat/parley/shared/routerapi"
+	"github.com/parleychat/parley/shared/svcauth"
 )
 
 // Name is the service name used in logs, metrics and service tokens.
 const Name = "gateway"
 
-// Config is the whole configuration of the gateway.
-type Config struct {
-	kit.BaseConfig
-	// Public is the listener clients reach; internal APIs are never served on it.
-	Public kit.HTTPConfig
-}
-
-// RegisterFlags registers every flag of the gateway.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	c.BaseConfig.RegisterFlags(fs, "127.0.0.1:7100")
-	c.Public.RegisterFlags(fs, "public.", "127.0.0.1:8080")
-}
-
-// Validate checks the configuration.
-func (c *Config) Validate() error {
-	return errors.Join(c.BaseConfig.Validate(), c.Public.Validate("public."))
-}
-
-// Base returns the common service settings.
-func (c *Config) Base() *kit.BaseConfig { return &c.BaseConfig }
-
 // Module is a running gateway.
 type Module struct {
+	cfg      Config
 	svc      *kit.Service
 	public   *kit.Server
 	internal *kit.Server
+	hub      *hub.Hub
+	ws       *wsapi.Server
+	link     *routerlink.Link
+
+	drainOnce sync.Once
+	drained   chan struct{}
+	stopLink  context.CancelFunc
+	linkCtx   context.Context
 }
 
 // New wires the gateway from its configuration.
 func New(cfg Config, svc *kit.Service) (*Module, error) {
-	internalEngine, _ := svc.InternalEngine()
-	internal, err := kit.Listen("internal", cfg.Internal, internalEngine, svc.Logger)
+	m := &Module{cfg: cfg, svc: svc, drained: make(chan struct{})}
+	rt := &svcauth.Transport{Signer: svc.Signer, Base: internalTransport()}
+	verifier, err := authtoken.New(authtoken.Config{JWKSURL: cfg.AuthURL + "/internal/v1/auth/jwks", Transport: rt})
 	if err != nil {
 		return nil, err
 	}
-	public, err := kit.Listen("public", cfg.Public, svc.Ops.NewEngine("public"), svc.Logger)
+
+	internalEngine, internalGroup := svc.InternalEngine()
+	m.internal, err = kit.Listen("internal", cfg.Internal, internalEngine, svc.Logger)
 	if err != nil {
-		_ = internal.HTTPServer().Close()
 		return nil, err
 	}
-	return &Module{svc: svc, public: public, internal: internal}, nil
+	gatewayID := cfg.ID
+	if gatewayID == "" {
+		gatewayID = defaultGatewayID()
+	}
+	advertise := cfg.AdvertiseAddr
+	if advertise == "" {
+		advertise = m.internal.Addr()
+	}
+
+	hubMetrics := hub.NewMetrics(svc.Ops.Registry)
+	var h *hub.Hub
+	m.link = routerlink.New(kit.NewClient(cfg.RouterURL, rt, 5*time.Second),
+		routerapi.Gateway{ID: gatewayID, Region: cfg.Region, Addr: advertise},
+		func() []routerapi.Conn { return h.Bound() }, cfg.RouterFlush, svc.Logger, svc.Ops.Registry)
+	h = hub.New(cfg.MaxDevicesPerUser, m.link, hubMetrics)
+	m.hub = h
+
+	rates, _ := cfg.rates()
+	m.ws = wsapi.New(wsapi.Config{
+		Limits:          cfg.limits(),
+		AllowedOrigins:  cfg.AllowedOrigins,
+		MaxConns:        cfg.MaxConns,
+		Queue:           conn.Options{MaxQueue: cfg.SendQueue, WriteTimeout: cfg.WriteTimeout},
+		Sweep:           m.sweepConfig(),
+		UpstreamTimeout: cfg.UpstreamTimeout,
+		Rates:           rates,
+		MaxStrikes:      10,
+		GatewayID:       gatewayID,
+	}, h, verifier, upstreams(cfg, rt), wsapi.NewMetrics(svc.Ops.Registry), hubMetrics, svc.Logger)
+
+	internalapi.Register(internalGroup, h, m.startDrain)
+	svc.Ops.AddProbe("router", func(context.Context) error { return m.link.Healthy() })
+
+	publicEngine := svc.Ops.NewEngine("public")
+	publicEngine.GET("/v1/ws", func(c *gin.Context) { m.ws.ServeHTTP(c.Writer, c.Request) })
+	if err := publicapi.Register(publicEngine, publicRoutes(cfg), verifier, rt); err != nil {
+		_ = m.internal.HTTPServer().Close()
+		return nil, err
+	}
+	publicEngine.GET("/.well-known/jwks.json", jwksRelay(cfg.AuthURL, rt))
+	m.public, err = kit.Listen("public", cfg.Public, publicEngine, svc.Logger)
+	if err != nil {
+		_ = m.internal.HTTPServer().Close()
+		return nil, err
+	}
+	svc.Logger.Info("gateway ready", slog.String("id", gatewayID), slog.String("region", cfg.Region),
+		slog.String("advertise", advertise), slog.String("public", m.public.Addr()))
+	return m, nil
 }
 
-// Run serves until ctx ends, then stops gracefully.
+func (m *Module) sweepConfig() hub.SweepConfig {
+	return hub.SweepConfig{AuthTimeout: m.cfg.AuthTimeout, PingInterval: m.cfg.PingInterval,
+		IdleTimeout: m.cfg.IdleTimeout, ExpiryGrace: m.cfg.ExpiryGrace}
+}
+
+// PublicAddr returns the bound public address.
+func (m *Module) PublicAddr() string { return m.public.Addr() }
+
+// InternalAddr returns the bound internal address.
+func (m *Module) InternalAddr() string { return m.internal.Addr() }
+
+func upstreams(cfg Config, rt http.RoundTripper) map[string]wsapi.Upstream {
+	out := map[string]wsapi.Upstream{}
+	if cfg.MessagesURL != "" {
+		up := upstream.NewHTTP(kit.NewClient(cfg.MessagesURL, rt, cfg.UpstreamTimeout))
+		for _, t := range []string{protocol.TypeSend, protocol.TypeSync, protocol.TypeHistory, protocol.TypeTyping} {
+			out[t] = up
+		}
+	}
+	if cfg.ReceiptsURL != "" {
+		up := upstream.NewHTTP(kit.NewClient(cfg.ReceiptsURL, rt, cfg.UpstreamTimeout))
+		out[protocol.TypeReceived], out[protocol.TypeRead] = up, up
+	}
+	return out
+}
+
+func publicRoutes(cfg Config) []publicapi.Route {
+	routes := []publicapi.Route{{Public: "/api/v1/auth", Target: cfg.AuthURL, Internal: "/internal/v1/auth", MaxBody: 64 << 10}}
+	if cfg.MessagesURL != "" {
+		routes = append(routes, publicapi.Route{Public: "/api/v1/messages", Target: cfg.MessagesURL, Internal: "/internal/v1/messages", MaxBody: 64 << 10})
+	}
+	if cfg.GroupsURL != "" {
+		routes = append(routes, publicapi.Route{Public: "/api/v1/groups", Target: cfg.GroupsURL, Internal: "/internal/v1/groups", MaxBody: 64 << 10})
+	}
+	if cfg.MediaURL != "" {
+		routes = append(routes, publicapi.Route{Public: "/api/v1/media", Target: cfg.MediaURL, Internal: "/internal/v1/media", MaxBody: 256 << 20})
+	}
+	return routes
+}
+
+func internalTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+func defaultGatewayID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "gateway"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
+}
+
+// Run serves until ctx ends, then drains: clients are told to reconnect
+// elsewhere, the router forgets this gateway, and the listeners stop.
 func (m *Module) Run(ctx context.Context) error {
-	return kit.Serve(ctx, func(context.Context) { m.svc.Ops.SetDraining(true) }, m.public, m.internal)
+	m.linkCtx, m.stopLink = context.WithCancel(ctx)
+	defer m.stopLink()
+	m.link.Heartbeat(m.linkCtx)
+	go m.link.Run(m.linkCtx)
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go m.hub.RunSweeper(sweepCtx, time.Second, m.sweepConfig())
+	return kit.Serve(ctx, func(context.Context) {
+		m.startDrain()
+		<-m.drained
+	}, m.public, m.internal)
+}
+
+// startDrain begins a drain once; later calls only report it is under way.
+func (m *Module) startDrain() bool {
+	started := false
+	m.drainOnce.Do(func() {
+		started = true
+		go m.drain()
+	})
+	return started
+}
+
+func (m *Module) drain() {
+	defer close(m.drained)
+	logger := m.svc.Logger
+	logger.Info("draining", slog.Int("conns", m.hub.Count()))
+	m.svc.Ops.SetDraining(true)
+	if m.stopLink != nil {
+		m.stopLink()
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := m.link.Withdraw(wctx); err != nil {
+		logger.Warn("router withdraw failed; the lease expires on its own", slog.Any("err", err))
+	}
+	cancel()
+	dctx, cancel := context.WithTimeout(context.Background(), m.cfg.DrainTimeout)
+	defer cancel()
+	m.ws.Drain(dctx, m.cfg.DrainSpread)
+	logger.Info("drained")
 }
 
 // Run is the process entry: configuration from args and the environment.
