@@ -38,6 +38,20 @@ func Build(t *testing.T) string {
 	return out
 }
 
+// BuildPackage compiles the main package pkg (an import path) from dir,
+// which must be inside the workspace, into a temp dir.
+func BuildPackage(t *testing.T, dir, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	build := exec.Command("go", "build", "-o", out, pkg)
+	build.Dir = dir
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build %s: %v", pkg, err)
+	}
+	return out
+}
+
 // Start runs binary with args and the test secret in its environment, and
 // waits until it has logged a "listening" line for each of wantListeners.
 func Start(t *testing.T, binary string, args []string, wantListeners ...string) *Binary {
@@ -113,6 +127,20 @@ func (b *Binary) Get(t *testing.T, listener, path string) (int, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (b *Binary) Kill(t *testing.T) {
+	t.Helper()
+	_ = b.cmd.Process.Kill()
+	select {
+	case <-b.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("process survived SIGKILL")
+	}
+}
+
+// Exited yields the exit error once the process has exited.
+func (b *Binary) Exited() <-chan error { return b.exited }
 
 // Terminate sends SIGTERM and returns the exit error (nil for exit 0).
 func (b *Binary) Terminate(t *testing.T, within time.Duration) error {
