@@ -36,7 +36,7 @@ var (
 	buildErr  error
 )
 
-func binary(t *testing.T, name string) string {
+func binary(t testing.TB, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		wd, _ := os.Getwd()
@@ -80,7 +80,7 @@ type keys struct {
 	srv  *httptest.Server
 }
 
-func newKeys(t *testing.T) *keys {
+func newKeys(t testing.TB) *keys {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func newKeys(t *testing.T) *keys {
 	return k
 }
 
-func (k *keys) token(t *testing.T, user ids.ID, device string) string {
+func (k *keys) token(t testing.TB, user ids.ID, device string) string {
 	tok, _, err := authtoken.Sign(k.kid, k.priv, authtoken.Grant{UserID: user, DeviceID: device,
 		Issuer: authtoken.DefaultIssuer, Audience: authtoken.DefaultAudience, IssuedAt: time.Now(), TTL: 10 * time.Minute})
 	if err != nil {
@@ -150,7 +150,7 @@ func startGateway(t *testing.T, regionName, routerURL, authURL string) *kittest.
 }
 
 // freePort reserves nothing; it finds a port free right now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func freePort(t *testing.T) int {
 }
 
 // internalCall calls a service's internal API with a valid service token.
-func internalCall(t *testing.T, method, url string, in, out any) int {
+func internalCall(t testing.TB, method, url string, in, out any) int {
 	t.Helper()
 	signer, err := svcauth.NewSigner("e2e", kittest.TestSecret)
 	if err != nil {

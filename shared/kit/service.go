@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http/pprof"
 	"os"
 
 	"github.com/gin-gonic/gin"
@@ -108,6 +109,11 @@ func (s *Service) InternalEngine() (*gin.Engine, *gin.RouterGroup) {
 	api.GET("/info", func(c *gin.Context) {
 		caller, _ := svcauth.Caller(c.Request.Context())
 		c.JSON(200, gin.H{"service": s.Name, "caller": caller})
+	})
+	// Profiles are for operators and benchmarks (heap?gc=1 collects first);
+	// they stay behind service authentication on the internal listener.
+	api.GET("/debug/pprof/:profile", func(c *gin.Context) {
+		pprof.Handler(c.Param("profile")).ServeHTTP(c.Writer, c.Request)
 	})
 	return e, api
 }

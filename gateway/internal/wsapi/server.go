@@ -138,7 +138,7 @@ func upgradeToken(r *http.Request) string {
 	return ""
 }
 
-// ServeHTTP upgrades a client connection and runs its reader until it closes.
+// ServeHTTP upgrades a client connection and starts its reader.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		s.metrics.upgrades.WithLabelValues("draining").Inc()
@@ -165,8 +165,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.upgrades.WithLabelValues("ok").Inc()
 	s.hub.Add(c)
-	defer s.hub.Remove(c)
-	newSession(s, c, token).readLoop()
+	// The reader runs on its own goroutine so this handler returns: net/http
+	// then frees the request, the response and its buffers, which would
+	// otherwise stay alive as long as the connection.
+	go func() {
+		defer s.hub.Remove(c)
+		newSession(s, c, token).readLoop()
+	}()
 }
 
 // Drain tells every client to reconnect elsewhere, spread over spread so

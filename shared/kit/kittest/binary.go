@@ -27,7 +27,7 @@ type Binary struct {
 }
 
 // Build compiles the main package in the current directory into a temp dir.
-func Build(t *testing.T) string {
+func Build(t testing.TB) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bin")
 	build := exec.Command("go", "build", "-o", out, ".")
@@ -40,7 +40,7 @@ func Build(t *testing.T) string {
 
 // BuildPackage compiles the main package pkg (an import path) from dir,
 // which must be inside the workspace, into a temp dir.
-func BuildPackage(t *testing.T, dir, pkg string) string {
+func BuildPackage(t testing.TB, dir, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	build := exec.Command("go", "build", "-o", out, pkg)
@@ -54,7 +54,7 @@ func BuildPackage(t *testing.T, dir, pkg string) string {
 
 // Start runs binary with args and the test secret in its environment, and
 // waits until it has logged a "listening" line for each of wantListeners.
-func Start(t *testing.T, binary string, args []string, wantListeners ...string) *Binary {
+func Start(t testing.TB, binary string, args []string, wantListeners ...string) *Binary {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "CHAT_INTERNAL_SECRET="+TestSecret)
@@ -110,11 +110,14 @@ func hasAll(m map[string]string, keys []string) bool {
 	return true
 }
 
+// Pid returns the process id.
+func (b *Binary) Pid() int { return b.cmd.Process.Pid }
+
 // Addr returns the bound address of listener.
 func (b *Binary) Addr(listener string) string { return b.listeners[listener] }
 
 // Get fetches path from listener and returns status and body.
-func (b *Binary) Get(t *testing.T, listener, path string) (int, string) {
+func (b *Binary) Get(t testing.TB, listener, path string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -129,7 +132,7 @@ func (b *Binary) Get(t *testing.T, listener, path string) (int, string) {
 }
 
 // Kill ends the process with SIGKILL, as a crash would, and waits for it.
-func (b *Binary) Kill(t *testing.T) {
+func (b *Binary) Kill(t testing.TB) {
 	t.Helper()
 	_ = b.cmd.Process.Kill()
 	select {
@@ -143,7 +146,7 @@ func (b *Binary) Kill(t *testing.T) {
 func (b *Binary) Exited() <-chan error { return b.exited }
 
 // Terminate sends SIGTERM and returns the exit error (nil for exit 0).
-func (b *Binary) Terminate(t *testing.T, within time.Duration) error {
+func (b *Binary) Terminate(t testing.TB, within time.Duration) error {
 	t.Helper()
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
