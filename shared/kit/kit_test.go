@@ -257,3 +257,22 @@ func TestBaseConfigValidateRequiresStrongSecret(t *testing.T) {
 		t.Fatal("bad log level accepted")
 	}
 }
+
+func TestIdentityHeadersAreReadAndRequired(t *testing.T) {
+	e := gin.New()
+	e.Use(ReadIdentity())
+	e.GET("/me", RequireUser(), func(c *gin.Context) {
+		id, _ := IdentityFrom(c.Request.Context())
+		c.JSON(200, gin.H{"user": id.UserID.String(), "device": id.DeviceID, "roles": id.Roles, "addr": ClientAddrFrom(c.Request.Context())})
+	})
+	code, body := get(t, e, "/me", http.Header{HeaderUserID: {"42"}, HeaderDeviceID: {"phone"}, HeaderRoles: {"admin, x"}, HeaderClientAddr: {"10.1.2.3"}})
+	if code != 200 || body["user"] != "42" || body["device"] != "phone" || body["addr"] != "10.1.2.3" || len(body["roles"].([]any)) != 2 {
+		t.Fatalf("identity = %d %v", code, body)
+	}
+	if code, _ := get(t, e, "/me", nil); code != 401 {
+		t.Fatalf("no identity = %d, want 401", code)
+	}
+	if code, _ := get(t, e, "/me", http.Header{HeaderUserID: {"abc"}, HeaderDeviceID: {"phone"}}); code != 401 {
+		t.Fatalf("malformed identity = %d, want 401", code)
+	}
+}

@@ -22,10 +22,10 @@ import (
 
 // Identity headers a service trusts only on service-authenticated calls.
 const (
-	HeaderUserID     = "X-Parley-User-Id"
-	HeaderDeviceID   = "X-Parley-Device-Id"
-	HeaderRoles      = "X-Parley-Roles"
-	HeaderClientAddr = "X-Parley-Client-Addr"
+	HeaderUserID     = kit.HeaderUserID
+	HeaderDeviceID   = kit.HeaderDeviceID
+	HeaderRoles      = kit.HeaderRoles
+	HeaderClientAddr = kit.HeaderClientAddr
 )
 
 // Verifier checks access tokens.
