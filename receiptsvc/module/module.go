@@ -1,12 +1,21 @@
-// Package module assembles the receiptsvc service (received/read acknowledgements and receipts) from its parts. It is the
+// Package module assembles receiptsvc (received/read acknowledgements,
+// coalesced and recorded through messagesvc) from its parts. It is the
 // module's one exported package, so the all-in-one binary can run it too.
 package module
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"net/url"
+	"time"
 
+	"github.com/parleychat/parley/receiptsvc/internal/clients"
+	"github.com/parleychat/parley/receiptsvc/internal/delivery/httpapi"
+	"github.com/parleychat/parley/receiptsvc/internal/usecase"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/protocol"
+	"github.com/parleychat/parley/shared/svcauth"
 )
 
 // Name is the service name used in logs, metrics and service tokens.
@@ -15,13 +24,32 @@ const Name = "receiptsvc"
 // Config is the whole configuration of receiptsvc.
 type Config struct {
 	kit.BaseConfig
+	MessagesURL string
+	Window      time.Duration
+	MaxBatch    int
+	Timeout     time.Duration
 }
 
 // RegisterFlags registers every flag of receiptsvc.
-func (c *Config) RegisterFlags(fs *flag.FlagSet) { c.BaseConfig.RegisterFlags(fs, "127.0.0.1:7103") }
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	c.BaseConfig.RegisterFlags(fs, "127.0.0.1:7103")
+	fs.StringVar(&c.MessagesURL, "receipts.messages-url", "http://127.0.0.1:7102", "messagesvc, which records the acknowledgements")
+	fs.DurationVar(&c.Window, "receipts.window", 10*time.Millisecond, "acknowledgements arriving within this window are recorded in one call")
+	fs.IntVar(&c.MaxBatch, "receipts.max-batch", 500, "a batch is recorded at once when it reaches this many items")
+	fs.DurationVar(&c.Timeout, "receipts.timeout", 5*time.Second, "timeout of recording one batch")
+}
 
 // Validate checks the configuration.
-func (c *Config) Validate() error { return c.BaseConfig.Validate() }
+func (c *Config) Validate() error {
+	errsOut := []error{c.BaseConfig.Validate()}
+	if u, err := url.Parse(c.MessagesURL); err != nil || u.Host == "" {
+		errsOut = append(errsOut, errors.New("receipts.messages-url must be an http(s) URL"))
+	}
+	if c.Window <= 0 || c.MaxBatch < 1 || c.MaxBatch > 1000 || c.Timeout <= 0 {
+		errsOut = append(errsOut, errors.New("receipts.window and receipts.timeout must be positive, receipts.max-batch 1..1000"))
+	}
+	return errors.Join(errsOut...)
+}
 
 // Base returns the common service settings.
 func (c *Config) Base() *kit.BaseConfig { return &c.BaseConfig }
@@ -34,7 +62,11 @@ type Module struct {
 
 // New wires receiptsvc from its configuration.
 func New(cfg Config, svc *kit.Service) (*Module, error) {
-	engine, _ := svc.InternalEngine()
+	rt := &svcauth.Transport{Signer: svc.Signer}
+	sink := clients.NewMessages(kit.NewClient(cfg.MessagesURL, rt, cfg.Timeout))
+	coalescer := usecase.New(sink, cfg.Window, cfg.MaxBatch, cfg.Timeout, svc.Ops.Registry)
+	engine, api := svc.InternalEngine()
+	httpapi.Register(api, coalescer, protocol.DefaultLimits())
 	internal, err := kit.Listen("internal", cfg.Internal, engine, svc.Logger)
 	if err != nil {
 		return nil, err
@@ -42,8 +74,7 @@ func New(cfg Config, svc *kit.Service) (*Module, error) {
 	return &Module{svc: svc, internal: internal}, nil
 }
 
-// Run serves until ctx ends, then stops gracefully: readiness fails first so
-// callers move away, then in-flight requests finish.
+// Run serves until ctx ends, then stops gracefully.
 func (m *Module) Run(ctx context.Context) error {
 	return kit.Serve(ctx, func(context.Context) { m.svc.Ops.SetDraining(true) }, m.internal)
 }
