@@ -156,9 +156,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	return c, err
 }
 
-// trusts reports whether kid is in the current key set.
+// trusts reports whether kid is in the current key set. Cache hits come
+// through here, so it also starts the refresh of a stale set: a withdrawn
+// key stops being trusted even when every token is served from the cache.
 func (v *Verifier) trusts(kid string) bool {
-	_, ok := v.keys.Load().keys[kid]
+	ks := v.keys.Load()
+	if !v.static && v.cfg.Now().Sub(ks.fetched) > v.cfg.MaxKeyAge {
+		v.refreshInBackground()
+	}
+	_, ok := ks.keys[kid]
 	return ok
 }
 

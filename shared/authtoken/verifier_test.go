@@ -358,3 +358,28 @@ func TestTokenCacheStaysBounded(t *testing.T) {
 		t.Fatalf("cache holds %d tokens, max 100", n)
 	}
 }
+
+func TestCacheHitsAloneStillRefreshAStaleKeySet(t *testing.T) {
+	clk := newClock()
+	k1, k2 := newKey(t, "k1"), newKey(t, "k2")
+	srv := newJWKSServer(t, k1, k2)
+	v, _ := New(Config{JWKSURL: srv.URL, Now: clk.Now, MaxKeyAge: time.Minute})
+	ctx := context.Background()
+	tok := mint(t, k1, grant(clk.Now()))
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	srv.publish(k2) // k1 withdrawn
+	clk.Add(2 * time.Minute)
+	_, _ = v.Verify(ctx, tok) // a cache hit on a stale set starts a refresh
+	deadline := time.Now().Add(5 * time.Second)
+	for slices.Contains(v.KeyIDs(), "k1") {
+		if time.Now().After(deadline) {
+			t.Fatal("stale key set never refreshed while every token hit the cache")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := v.Verify(ctx, tok); errs.CodeOf(err) != errs.Unauthenticated {
+		t.Fatalf("cached token of the withdrawn key: %v", err)
+	}
+}
