@@ -17,8 +17,13 @@ unset CHAT_TEST_QUICK
 
 bash deploy/checks.sh
 
-step "go test -race (all workspace modules, against the real stack)"
-go test -race -count=1 -timeout 20m $(go list work | grep -v /deploy/stacktest)
-
 step "stack smoke tests (Cassandra, Redis, Redis Cluster, MinIO)"
 go test -race -count=1 -v -timeout 10m ./deploy/stacktest/...
+
+step "go test -race (all workspace modules, against the real stack)"
+go test -race -count=1 -timeout 20m $(go list work | grep -v -e /deploy/stacktest -e /deploy/e2e)
+
+# The end-to-end tests run real service processes, and one of them stops
+# and restarts the stack's Cassandra: they run alone, after everything else.
+step "end-to-end tests (service processes against the real stack)"
+go test -race -count=1 -p 1 -timeout 20m -v ./deploy/e2e/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' 

@@ -113,6 +113,9 @@ func hasAll(m map[string]string, keys []string) bool {
 // Pid returns the process id.
 func (b *Binary) Pid() int { return b.cmd.Process.Pid }
 
+// URL returns the base URL of the internal listener.
+func (b *Binary) URL() string { return "http://" + b.Addr("internal") }
+
 // Addr returns the bound address of listener.
 func (b *Binary) Addr(listener string) string { return b.listeners[listener] }
 

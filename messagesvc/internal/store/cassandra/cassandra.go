@@ -85,6 +85,9 @@ func NewCluster(hosts []string, dc, keyspace string, timeout time.Duration) *goc
 	c.Timeout = timeout
 	c.ConnectTimeout = timeout
 	c.WriteTimeout = timeout
+	// The driver's default waits a minute before retrying a node it saw
+	// go down; a restarted node should take traffic within seconds.
+	c.ReconnectInterval = 2 * time.Second
 	c.RetryPolicy = retryPolicy()
 	return c
 }
