@@ -50,6 +50,10 @@ type Conn struct {
 	expiresAtNs atomic.Int64
 	identity    atomic.Pointer[Identity]
 
+	// aborted tells a running writer to stop after its current message:
+	// Abort writes the close frame itself.
+	aborted atomic.Bool
+
 	mu      sync.Mutex
 	queue   []item
 	writing bool
@@ -160,20 +164,25 @@ func (c *Conn) CloseAfterFlush(code errs.CloseCode, reason string) {
 	}
 }
 
-// Abort drops the queue, sends a close frame with code if the socket takes
-// it within a short deadline, and closes the socket. It returns at once: the
-// caller may be a fan-out that must not wait for this client.
+// Abort drops the queue, sends a close frame with code, and closes the
+// socket. It returns at once: the caller may be a fan-out that must not wait
+// for this client. A writer stuck on a full socket stops after its current
+// message, and the close frame waits for it up to WriteTimeout, so a client
+// that is slow but still reading learns the close code (4001: reconnect and
+// resume) instead of seeing a cut connection; one that is gone is cut when
+// the deadline passes.
 func (c *Conn) Abort(code errs.CloseCode, reason string) {
 	c.mu.Lock()
 	already := c.closing && len(c.queue) == 0 && !c.writing
 	c.closing = true
 	c.queue = nil
 	c.mu.Unlock()
+	c.aborted.Store(true)
 	if already && c.isClosed() {
 		return
 	}
 	go func() {
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(code), reason), time.Now().Add(250*time.Millisecond))
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(code), reason), time.Now().Add(c.opt.WriteTimeout))
 		c.closeSocket()
 	}()
 }
@@ -223,6 +232,9 @@ func (c *Conn) flush() {
 			return
 		}
 		for _, it := range batch {
+			if c.aborted.Load() {
+				return // Abort writes the close frame and closes the socket
+			}
 			if err := c.write(it); err != nil {
 				c.closeSocket()
 				return

@@ -52,6 +52,9 @@ func (h *Hub) Add(c *conn.Conn) {
 // caller closes it); a user over the device cap gets limit_exceeded.
 func (h *Hub) Bind(c *conn.Conn) (replaced *conn.Conn, err error) {
 	id := c.Identity()
+	// Counted before the cap check: Remove uncounts every connection that
+	// has an identity, refused ones included.
+	h.metrics.authenticated.Inc()
 	h.mu.Lock()
 	devices := h.byUser[id.UserID]
 	if devices == nil {
@@ -66,7 +69,6 @@ func (h *Hub) Bind(c *conn.Conn) (replaced *conn.Conn, err error) {
 	}
 	devices[id.DeviceID] = c
 	h.mu.Unlock()
-	h.metrics.authenticated.Inc()
 	h.listener.Attached(routerapi.Conn{UserID: id.UserID, DeviceID: id.DeviceID})
 	return replaced, nil
 }

@@ -54,6 +54,13 @@ func Register(e *gin.Engine, routes []Route, verifier Verifier, rt http.RoundTri
 		}
 		proxy := newProxy(r, target, rt)
 		handler := func(c *gin.Context) {
+			if hasDotSegment(c.Request.URL.Path) {
+				// The service gets this path with the gateway's service
+				// token: one hop that resolved "..", even one spelled
+				// %2e%2e or ..%2f, would let it escape the route's prefix.
+				kit.AbortWithError(c, errs.New(errs.InvalidArgument, "path must not contain . or .. segments"))
+				return
+			}
 			if !identify(c, verifier) {
 				return
 			}
@@ -77,8 +84,16 @@ func newProxy(r Route, target *url.URL, rt http.RoundTripper) *httputil.ReverseP
 			// The user's token stays at the edge: the service gets the
 			// verified identity and the gateway's service token instead.
 			pr.Out.Header.Del("Authorization")
+			// Services trust X-Parley-* headers on service-authenticated
+			// calls, so none from the client gets through, whatever its
+			// name; identify's X-Verified-* bookkeeping stays here too.
+			for h := range pr.Out.Header {
+				lh := strings.ToLower(h)
+				if strings.HasPrefix(lh, "x-parley-") || strings.HasPrefix(lh, strings.ToLower(verified)) {
+					delete(pr.Out.Header, h)
+				}
+			}
 			for _, h := range []string{HeaderUserID, HeaderDeviceID, HeaderRoles, HeaderClientAddr} {
-				pr.Out.Header.Del(h)
 				if v := pr.In.Header.Get(verified + h); v != "" {
 					pr.Out.Header.Set(h, v)
 				}
@@ -130,6 +145,16 @@ func identify(c *gin.Context, verifier Verifier) bool {
 	c.Request.Header.Set(verified+HeaderDeviceID, claims.DeviceID)
 	c.Request.Header.Set(verified+HeaderRoles, strings.Join(claims.Roles, ","))
 	return true
+}
+
+// hasDotSegment reports whether the decoded path has a "." or ".." segment.
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, body kit.ErrorBody) {

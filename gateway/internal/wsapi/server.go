@@ -70,8 +70,9 @@ type Server struct {
 	origins    map[string]bool
 	upgrader   websocket.Upgrader
 
-	nextID   atomic.Uint64
-	draining atomic.Bool
+	nextID      atomic.Uint64
+	draining    atomic.Bool
+	drainSpread atomic.Int64 // the running drain's spread, set before draining
 }
 
 // New returns the WebSocket server. upstreams maps frame types to owners;
@@ -165,6 +166,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.upgrades.WithLabelValues("ok").Inc()
 	s.hub.Add(c)
+	if s.draining.Load() {
+		// A drain began after the check above and may have listed the hub
+		// before this connection joined it: send it away too, or the drain
+		// would wait for it until its deadline.
+		s.goAway(c, time.Duration(s.drainSpread.Load()))
+	}
 	// The reader runs on its own goroutine so this handler returns: net/http
 	// then frees the request, the response and its buffers, which would
 	// otherwise stay alive as long as the connection.
@@ -174,21 +181,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// goAway tells c to reconnect elsewhere after a random delay within spread,
+// and closes it with 4000 once its queue is flushed.
+func (s *Server) goAway(c *conn.Conn, spread time.Duration) {
+	const closeIn = 500 * time.Millisecond
+	delay := time.Duration(0)
+	if spread > 0 {
+		delay = time.Duration(rand.Int64N(int64(spread)))
+	}
+	c.Send(protocol.Encode(&protocol.GoAway{Reason: protocol.GoAwayDrain,
+		ReconnectAfterMs: delay.Milliseconds(), CloseInMs: closeIn.Milliseconds()}))
+	c.CloseAfterFlush(errs.CloseDrain, "draining")
+}
+
 // Drain tells every client to reconnect elsewhere, spread over spread so
 // they do not all arrive at once, closes each connection after its queue is
 // flushed, and waits for them to go until ctx ends; stragglers are cut.
 func (s *Server) Drain(ctx context.Context, spread time.Duration) {
+	s.drainSpread.Store(int64(spread))
 	s.draining.Store(true)
-	closeIn := 500 * time.Millisecond
-	s.hub.Each(func(c *conn.Conn) {
-		delay := time.Duration(0)
-		if spread > 0 {
-			delay = time.Duration(rand.Int64N(int64(spread)))
-		}
-		c.Send(protocol.Encode(&protocol.GoAway{Reason: protocol.GoAwayDrain,
-			ReconnectAfterMs: delay.Milliseconds(), CloseInMs: closeIn.Milliseconds()}))
-		c.CloseAfterFlush(errs.CloseDrain, "draining")
-	})
+	s.hub.Each(func(c *conn.Conn) { s.goAway(c, spread) })
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for s.hub.Count() > 0 {
