@@ -50,3 +50,20 @@ const Lookback = 30 * time.Second
 func ClientCursor(seq ids.ID, now time.Time) string {
 	return EncodeCursor(min(seq, ids.FromTime(now.Add(-Lookback))))
 }
+
+// decodeClientCursor decodes a cursor a client sent. Besides what
+// DecodeCursor refuses, it refuses positions later than now+Lookback: no
+// server issued them (replica clocks agree within Lookback), and taking one
+// would park the device's stored position beyond every entry to come, since
+// stored positions never move back.
+func decodeClientCursor(s string, now time.Time) (ids.ID, error) {
+	seq, err := DecodeCursor(s)
+	if err != nil {
+		return 0, err
+	}
+	if seq.Time().After(now.Add(Lookback)) {
+		return 0, errs.New(errs.InvalidArgument, "cursor: not a cursor this server issued (it points to the future)").
+			WithDetail("field", "cursor")
+	}
+	return seq, nil
+}

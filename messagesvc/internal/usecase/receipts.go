@@ -44,7 +44,8 @@ func NewReceipts(s store.Store, access *Access, gen IDs, pusher *Pusher) *Receip
 // Received records that dev stored msgIDs of conv and, with a cursor,
 // everything in its inbox up to it.
 func (uc *Receipts) Received(ctx context.Context, dev Sender, conv protocol.ConversationID, msgIDs []ids.ID, cursor string) error {
-	seq, err := DecodeCursor(cursor)
+	now := uc.now()
+	seq, err := decodeClientCursor(cursor, now)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,6 @@ func (uc *Receipts) Received(ctx context.Context, dev Sender, conv protocol.Conv
 	if err := receivable(msgs, msgIDs, dev.UserID); err != nil {
 		return err
 	}
-	now := uc.now()
 	newly, err := uc.store.MarkReceived(ctx, conv, dev.UserID, msgIDs, now)
 	if err != nil {
 		return err
@@ -105,8 +105,8 @@ func uniq(v []ids.ID) []ids.ID {
 }
 
 // Read moves the reader's watermark in conv to upTo. If it moved, the
-// other members get a read receipt and the reader's other devices the new
-// read state with the remaining unread count.
+// other members get a read receipt and the reader's devices the new read
+// state with the remaining unread count.
 func (uc *Receipts) Read(ctx context.Context, dev Sender, conv protocol.ConversationID, upTo ids.ID) error {
 	members, err := uc.access.Members(ctx, dev.UserID, conv)
 	if err != nil {
@@ -142,7 +142,10 @@ func (uc *Receipts) Read(ctx context.Context, dev Sender, conv protocol.Conversa
 
 // Unread counts messages after upTo that others sent, up to maxUnread.
 func (uc *Receipts) Unread(ctx context.Context, user ids.ID, conv protocol.ConversationID, upTo ids.ID) (int, error) {
-	after := upTo
+	// History pages forward only from a positive id: after 0 would be the
+	// newest page, which undercounts a never-read conversation whose newest
+	// messages are the user's own. No message id is below 2.
+	after := max(upTo, 1)
 	n := 0
 	for n < maxUnread {
 		page, more, err := uc.store.History(ctx, conv, 0, after, maxUnread)
@@ -184,7 +187,9 @@ func (uc *Receipts) notifyReadState(ctx context.Context, dev Sender, rs protocol
 		return err
 	}
 	rs.Cursor = ClientCursor(seq, uc.now())
-	uc.pusher.Frame(&rs, []ids.ID{dev.UserID}, routerapi.Conn{UserID: dev.UserID, DeviceID: dev.DeviceID})
+	// Every device of the reader, the reading one included (PROTOCOL.md):
+	// it learns the read state's inbox cursor like the others.
+	uc.pusher.Frame(&rs, []ids.ID{dev.UserID})
 	return nil
 }
 

@@ -47,7 +47,7 @@ func (uc *SendMessage) Send(ctx context.Context, from Sender, f *protocol.Send) 
 	for _, a := range f.AttachmentIDs {
 		msg.Attachments = append(msg.Attachments, ids.ID(a))
 	}
-	owner, fresh, err := uc.store.ClaimSend(ctx, from.UserID, f.ClientMsgID, msg.ID)
+	owner, fresh, err := uc.store.ClaimSend(ctx, from.UserID, DedupKey(f.ConversationID, f.ClientMsgID), msg.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +57,12 @@ func (uc *SendMessage) Send(ctx context.Context, from Sender, f *protocol.Send) 
 			return nil, err
 		}
 		if len(prior) == 1 {
+			// The message is written last (see persist): the first
+			// attempt finished, only its ack was lost.
 			return ack(f.ID, prior[0]), nil
 		}
-		// The first attempt claimed the key but did not finish (or used
-		// another conversation): finish it now under the claimed id.
+		// The first attempt claimed the key but did not finish: finish it
+		// now under the claimed id.
 		msg.ID = owner
 	}
 	entries, err := uc.persist(ctx, msg, members)
@@ -71,13 +73,15 @@ func (uc *SendMessage) Send(ctx context.Context, from Sender, f *protocol.Send) 
 	return ack(f.ID, msg), nil
 }
 
-// persist writes the message, every member's inbox pointer and their
-// conversation lists. Each write is idempotent, so a retry after a partial
-// failure converges.
+// persist writes every member's inbox pointer, their conversation lists
+// and, last, the message. Each write is idempotent, so a retry after a
+// partial failure converges. The order matters: a stored message means its
+// send is complete, so a retry that finds it may answer the ack at once,
+// while one that does not redoes every write. (Writing the message first
+// let a retry after a failed inbox write ack a message that no inbox held.)
+// An inbox entry may thus be visible shortly before its message; Sync.Page
+// does not move a device past such an entry.
 func (uc *SendMessage) persist(ctx context.Context, msg entity.Message, members []ids.ID) ([]entity.InboxEntry, error) {
-	if err := uc.store.PutMessage(ctx, msg); err != nil {
-		return nil, err
-	}
 	entries := make([]entity.InboxEntry, len(members))
 	for i, m := range members {
 		// A fresh position, not the message id: a retry that completes an
@@ -95,7 +99,20 @@ func (uc *SendMessage) persist(ctx context.Context, msg entity.Message, members 
 			return nil, err
 		}
 	}
+	if err := uc.store.PutMessage(ctx, msg); err != nil {
+		return nil, err
+	}
 	return entries, nil
+}
+
+// DedupKey is the idempotency key a send claims: the client message id
+// within its conversation. Scoping it by conversation keeps a client that
+// reuses an id in another conversation from "completing" the first
+// conversation's message there, which stored one message id in two
+// conversations. Conversation ids contain no space, so the key is
+// unambiguous.
+func DedupKey(conv protocol.ConversationID, clientMsgID string) string {
+	return string(conv) + " " + clientMsgID
 }
 
 func ack(id string, m entity.Message) *protocol.Ack {
