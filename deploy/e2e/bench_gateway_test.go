@@ -68,7 +68,11 @@ func BenchmarkGatewayCapacity(b *testing.B) {
 	b.ReportMetric((stack1-stack0)/float64(n)/1024, "stack-KiB/conn")
 
 	cpu0 := procCPU(b, gw.Pid())
-	time.Sleep(idle)
+	if path := os.Getenv("CHAT_BENCH_CPU_PROFILE"); path != "" {
+		saveProfile(b, fmt.Sprintf("%s/internal/v1/debug/pprof/profile?seconds=%d", internal, int(idle.Seconds())), path)
+	} else {
+		time.Sleep(idle)
+	}
 	cpuIdle := procCPU(b, gw.Pid()) - cpu0
 	b.ReportMetric(cpuIdle/(float64(n)*idle.Seconds())*1e6, "idle-cpu-µs/conn-s")
 

@@ -32,6 +32,9 @@ import (
 // Name is the service name used in logs, metrics and service tokens.
 const Name = "gateway"
 
+// sweepInterval is how often the liveness sweeper passes over connections.
+const sweepInterval = 5 * time.Second
+
 // Module is a running gateway.
 type Module struct {
 	cfg      Config
@@ -177,7 +180,9 @@ func (m *Module) Run(ctx context.Context) error {
 	go m.link.Run(m.linkCtx)
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
-	go m.hub.RunSweeper(sweepCtx, time.Second, m.sweepConfig())
+	// Every connection is checked every sweepInterval: timeouts fire up to
+	// that much late, and idle connections cost less CPU.
+	go m.hub.RunSweeper(sweepCtx, sweepInterval, m.sweepConfig())
 	return kit.Serve(ctx, func(context.Context) {
 		m.startDrain()
 		<-m.drained

@@ -1,6 +1,7 @@
 package authtoken
 
 import (
+	"crypto/sha256"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -9,14 +10,16 @@ import (
 
 // tokenCache remembers tokens that verified, so a client presenting the same
 // access token again (every API call through the gateway) costs a map lookup
-// instead of an Ed25519 verification. It is keyed by the whole token string:
-// any change to header, claims or signature is a miss. A hit is re-checked
+// instead of an Ed25519 verification. It is keyed by the SHA-256 of the whole
+// token: any change to header, claims or signature is a miss, and the cache
+// holds 32 bytes per token instead of the token itself (~500 bytes, for as
+// many entries as there are connected clients). A hit is re-checked
 // against the clock and the live key set, so expiry and key removal still
 // apply. Reads are lock-free (sync.Map); the size is bounded.
 type tokenCache struct {
 	max      int64
 	size     atomic.Int64
-	m        sync.Map // token → Claims
+	m        sync.Map // sha256(token) → Claims
 	sweeping atomic.Bool
 }
 
@@ -30,13 +33,14 @@ func newTokenCache(max int) *tokenCache {
 // get returns the cached claims of token if it is still unexpired at now
 // (with leeway) and its key is still trusted.
 func (c *tokenCache) get(token string, now time.Time, leeway time.Duration, trusted func(kid string) bool) (Claims, bool) {
-	v, ok := c.m.Load(token)
+	key := sha256.Sum256([]byte(token))
+	v, ok := c.m.Load(key)
 	if !ok {
 		return Claims{}, false
 	}
 	cl := v.(Claims)
 	if !now.Before(cl.ExpiresAt.Add(leeway)) || !trusted(cl.KeyID) {
-		if _, loaded := c.m.LoadAndDelete(token); loaded {
+		if _, loaded := c.m.LoadAndDelete(key); loaded {
 			c.size.Add(-1)
 		}
 		return Claims{}, false
@@ -50,7 +54,7 @@ func (c *tokenCache) put(token string, cl Claims, now time.Time) {
 		c.sweep(now)
 	}
 	cl.Roles = slices.Clone(cl.Roles)
-	if _, loaded := c.m.LoadOrStore(token, cl); !loaded {
+	if _, loaded := c.m.LoadOrStore(sha256.Sum256([]byte(token)), cl); !loaded {
 		c.size.Add(1)
 	}
 }

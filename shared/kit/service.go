@@ -113,7 +113,14 @@ func (s *Service) InternalEngine() (*gin.Engine, *gin.RouterGroup) {
 	// Profiles are for operators and benchmarks (heap?gc=1 collects first);
 	// they stay behind service authentication on the internal listener.
 	api.GET("/debug/pprof/:profile", func(c *gin.Context) {
-		pprof.Handler(c.Param("profile")).ServeHTTP(c.Writer, c.Request)
+		switch name := c.Param("profile"); name {
+		case "profile": // CPU, ?seconds=N
+			pprof.Profile(c.Writer, c.Request)
+		case "trace":
+			pprof.Trace(c.Writer, c.Request)
+		default:
+			pprof.Handler(name).ServeHTTP(c.Writer, c.Request)
+		}
 	})
 	return e, api
 }

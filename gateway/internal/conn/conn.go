@@ -58,8 +58,11 @@ type Conn struct {
 	queue   []item
 	writing bool
 	closing bool // no more enqueues; a close frame may still be queued
-	closed  bool // socket closed
-	done    chan struct{}
+	// closingFlag mirrors closing for lock-free reads: the sweeper checks
+	// every connection and must not take each one's lock.
+	closingFlag atomic.Bool
+	closed      bool // socket closed
+	done        chan struct{}
 
 	onSlow func(*Conn)
 }
@@ -155,6 +158,7 @@ func (c *Conn) CloseAfterFlush(code errs.CloseCode, reason string) {
 		return
 	}
 	c.closing = true
+	c.closingFlag.Store(true)
 	c.queue = append(c.queue, item{control: websocket.CloseMessage, data: websocket.FormatCloseMessage(int(code), reason)})
 	start := !c.writing
 	c.writing = true
@@ -175,6 +179,7 @@ func (c *Conn) Abort(code errs.CloseCode, reason string) {
 	c.mu.Lock()
 	already := c.closing && len(c.queue) == 0 && !c.writing
 	c.closing = true
+	c.closingFlag.Store(true)
 	c.queue = nil
 	c.mu.Unlock()
 	c.aborted.Store(true)
@@ -201,6 +206,7 @@ func (c *Conn) closeSocket() {
 	}
 	c.closed = true
 	c.closing = true
+	c.closingFlag.Store(true)
 	c.queue = nil
 	c.mu.Unlock()
 	_ = c.ws.Close()
@@ -209,9 +215,7 @@ func (c *Conn) closeSocket() {
 
 // Closing reports whether the connection takes no more sends.
 func (c *Conn) Closing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closing
+	return c.closingFlag.Load()
 }
 
 // flush writes the queue until it is empty, then exits: the writer
@@ -227,9 +231,13 @@ func (c *Conn) flush() {
 			return
 		}
 		c.mu.Unlock()
-		if err := c.ws.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout)); err != nil {
-			c.closeSocket()
-			return
+		// Control frames carry their own deadline; a lone keep-alive ping
+		// then costs no extra timer update.
+		if !onlyControl(batch) {
+			if err := c.ws.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout)); err != nil {
+				c.closeSocket()
+				return
+			}
 		}
 		for _, it := range batch {
 			if c.aborted.Load() {
@@ -256,4 +264,13 @@ func (c *Conn) write(it item) error {
 	default:
 		return c.ws.WriteMessage(websocket.TextMessage, it.data)
 	}
+}
+
+func onlyControl(batch []item) bool {
+	for _, it := range batch {
+		if it.control == 0 {
+			return false
+		}
+	}
+	return true
 }

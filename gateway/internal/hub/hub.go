@@ -4,6 +4,7 @@
 package hub
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/gorilla/websocket"
@@ -27,15 +28,17 @@ type Hub struct {
 	listener   Listener
 	metrics    *Metrics
 
-	mu     sync.RWMutex
-	all    map[uint64]*conn.Conn
-	byUser map[ids.ID]map[string]*conn.Conn
+	mu  sync.RWMutex
+	all map[uint64]*conn.Conn
+	// byUser holds each user's device connections; a slice, since a user
+	// has a handful of devices and a map per user costs ~300 bytes.
+	byUser map[ids.ID][]*conn.Conn
 }
 
 // New returns an empty hub allowing maxPerUser devices per user.
 func New(maxPerUser int, listener Listener, metrics *Metrics) *Hub {
 	return &Hub{maxPerUser: maxPerUser, listener: listener, metrics: metrics,
-		all: map[uint64]*conn.Conn{}, byUser: map[ids.ID]map[string]*conn.Conn{}}
+		all: map[uint64]*conn.Conn{}, byUser: map[ids.ID][]*conn.Conn{}}
 }
 
 // Add tracks a new, not yet authenticated connection.
@@ -57,17 +60,17 @@ func (h *Hub) Bind(c *conn.Conn) (replaced *conn.Conn, err error) {
 	h.metrics.authenticated.Inc()
 	h.mu.Lock()
 	devices := h.byUser[id.UserID]
-	if devices == nil {
-		devices = map[string]*conn.Conn{}
-		h.byUser[id.UserID] = devices
-	}
-	replaced = devices[id.DeviceID]
-	if replaced == nil && len(devices) >= h.maxPerUser {
+	i := deviceIndex(devices, id.DeviceID)
+	if i < 0 && len(devices) >= h.maxPerUser {
 		h.mu.Unlock()
 		return nil, errs.Newf(errs.LimitExceeded, "at most %d connected devices per user", h.maxPerUser).
 			WithDetail("limit", "devices_per_user")
 	}
-	devices[id.DeviceID] = c
+	if i >= 0 {
+		replaced, devices[i] = devices[i], c
+	} else {
+		h.byUser[id.UserID] = append(devices, c)
+	}
 	h.mu.Unlock()
 	h.listener.Attached(routerapi.Conn{UserID: id.UserID, DeviceID: id.DeviceID})
 	return replaced, nil
@@ -82,11 +85,14 @@ func (h *Hub) Remove(c *conn.Conn) {
 	n := len(h.all)
 	current := false
 	if id != nil {
-		if devices := h.byUser[id.UserID]; devices[id.DeviceID] == c {
+		devices := h.byUser[id.UserID]
+		if i := deviceIndex(devices, id.DeviceID); i >= 0 && devices[i] == c {
 			current = true
-			delete(devices, id.DeviceID)
+			devices = slices.Delete(devices, i, i+1)
 			if len(devices) == 0 {
 				delete(h.byUser, id.UserID)
+			} else {
+				h.byUser[id.UserID] = devices
 			}
 		}
 	}
@@ -104,7 +110,20 @@ func (h *Hub) Remove(c *conn.Conn) {
 func (h *Hub) Get(user ids.ID, device string) *conn.Conn {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.byUser[user][device]
+	devices := h.byUser[user]
+	if i := deviceIndex(devices, device); i >= 0 {
+		return devices[i]
+	}
+	return nil
+}
+
+func deviceIndex(devices []*conn.Conn, device string) int {
+	for i, c := range devices {
+		if c.Identity().DeviceID == device {
+			return i
+		}
+	}
+	return -1
 }
 
 // Count returns how many connections are open, authenticated or not.
@@ -121,8 +140,8 @@ func (h *Hub) Bound() []routerapi.Conn {
 	defer h.mu.RUnlock()
 	out := make([]routerapi.Conn, 0, len(h.all))
 	for u, devices := range h.byUser {
-		for d := range devices {
-			out = append(out, routerapi.Conn{UserID: u, DeviceID: d})
+		for _, c := range devices {
+			out = append(out, routerapi.Conn{UserID: u, DeviceID: c.Identity().DeviceID})
 		}
 	}
 	return out

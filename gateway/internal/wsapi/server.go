@@ -87,7 +87,7 @@ func New(cfg Config, h *hub.Hub, verifier Verifier, upstreams map[string]Upstrea
 		HandshakeTimeout: 10 * time.Second,
 		// Small read buffer and pooled write buffers: an idle connection
 		// keeps neither the HTTP server's 4 KiB buffers nor a write buffer.
-		ReadBufferSize:  512,
+		ReadBufferSize:  256,
 		WriteBufferSize: 4096,
 		WriteBufferPool: &writePool,
 		Subprotocols:    []string{Subprotocol},

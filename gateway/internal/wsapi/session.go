@@ -176,6 +176,8 @@ func (ss *session) authenticate(f *protocol.Auth) {
 	if token == "" {
 		token = ss.upgradeToken
 	}
+	// The session outlives the auth frame: keep no copy of the token.
+	ss.upgradeToken = ""
 	if token == "" {
 		ss.fail(f.ID, errs.New(errs.Unauthenticated, "no access token: put it in the auth frame or the upgrade request"))
 		return
