@@ -23,6 +23,13 @@ export CHAT_INTERNAL_SECRET
 CHAT_INTERNAL_SECRET=$(cat "$secret_file")
 export CHAT_LOG_FORMAT=${CHAT_LOG_FORMAT:-text}
 
+# Embedded stores under .run/local/data, so data survives a restart; the
+# services find each other on their default loopback ports.
+data_dir="$run_dir/data"
+export CHAT_AUTH_DATA_DIR="$data_dir/authsvc" CHAT_AUTH_NODE_ID=1
+export CHAT_MESSAGES_DATA_DIR="$data_dir/messagesvc" CHAT_MESSAGES_NODE_ID=2
+export CHAT_GATEWAY_MESSAGES_URL=http://127.0.0.1:7102 CHAT_GATEWAY_RECEIPTS_URL=http://127.0.0.1:7103
+
 pids=()
 stop_all() {
   trap - INT TERM EXIT
@@ -48,6 +55,7 @@ if ! curl -fsS "http://$public/healthz" >/dev/null 2>&1; then
   tail -n 20 "$run_dir"/*.log >&2
   exit 1
 fi
-echo "platform running: http://$public  (logs: $run_dir, Ctrl-C to stop)"
+echo "platform running: http://$public  (WebSocket ws://$public/v1/ws, API http://$public/api/v1/; logs and data: $run_dir; Ctrl-C to stop)"
+echo "first admin: stop, then run $bin_dir/authsvc bootstrap-admin -username <name> (see authsvc/README.md)"
 wait -n "${pids[@]}" || true
 echo "a service exited; see $run_dir/*.log" >&2
