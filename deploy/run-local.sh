@@ -38,7 +38,8 @@ stop_all() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped"
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'exit 0' INT TERM
 
 for s in "${services[@]}"; do
   "$bin_dir/$s" >"$run_dir/$s.log" 2>&1 &
