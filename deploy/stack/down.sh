@@ -45,7 +45,9 @@ main() {
 
 	for s in "${SERVICES[@]}"; do
 		rm -f "$ENVS/$s.env"
-		# throwaway data only; the next up.sh wipes it anyway
+		# throwaway data only; the next up.sh wipes it anyway (unless
+		# CHAT_STACK_KEEP_DATA=1 asks for a restart on the same data)
+		[[ ${CHAT_STACK_KEEP_DATA:-0} == 1 ]] && continue
 		case $s in
 		redis) rm -rf "$RUN_DIR/redis" ;;
 		cluster) rm -rf "$RUN_DIR/cluster" ;;

@@ -407,8 +407,14 @@ jvm_options() {
 start_cassandra() {
 	local home=$RUN_DIR/cassandra conf t0 jamm jvm props
 	conf=$home/conf
-	# A fresh data dir every start: no commit log replay, no leftovers from other runs.
-	rm -rf "$home"
+	# A fresh data dir every start: no commit log replay, no leftovers from
+	# other runs. CHAT_STACK_KEEP_DATA=1 keeps it, for tests that restart
+	# Cassandra and expect their data back (a real restart, not a new node).
+	if [[ ${CHAT_STACK_KEEP_DATA:-0} == 1 && -d $home/data ]]; then
+		rm -rf "$conf" "$home/tmp"
+	else
+		rm -rf "$home"
+	fi
 	mkdir -p "$conf" "$conf/triggers" "$home/data" "$home/logs" "$home/tmp"
 	sed -e "s/@NATIVE_PORT@/$CASSANDRA_PORT/" -e "s/@STORAGE_PORT@/$CASSANDRA_STORAGE_PORT/" \
 		"$STACK_SRC/cassandra/cassandra.yaml.tmpl" >"$conf/cassandra.yaml"
@@ -430,8 +436,9 @@ start_cassandra() {
 		-Dcassandra.skip_wait_for_gossip_to_settle=0 # single node: nothing to settle
 		-Dcassandra.initial_token=0                  # with num_tokens: 1, no allocation
 		-Dcassandra.load_ring_state=false
-		-Dcassandra.unsafesystem=true # no fsync of system tables
-		-Dcassandra.skip_sync=true    # no fsync at all
+		# No cassandra.unsafesystem: it keeps the schema out of the commit log,
+		# so a restarted node would forget every keyspace (the e2e restart test).
+		-Dcassandra.skip_sync=true # no fsync; the page cache survives a process restart
 		-Dcassandra.test.flush_local_schema_changes=false
 		-Dcassandra.superuser_setup_delay_ms=0
 		-Dcassandra.size_recorder_interval=0

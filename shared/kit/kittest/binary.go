@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,15 +68,13 @@ func Start(t testing.TB, binary string, args []string, wantListeners ...string) 
 	}
 	b := &Binary{cmd: cmd, listeners: map[string]string{}, exited: make(chan error, 1)}
 	found := make(chan struct{})
-	var logTail strings.Builder
+	logs := &tail{max: 64 << 10}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		closed := false
 		for sc.Scan() {
 			line := sc.Text()
-			if logTail.Len() < 16<<10 {
-				logTail.WriteString(line + "\n")
-			}
+			logs.add(line)
 			var rec struct {
 				Msg, Listener, Addr string
 			}
@@ -90,13 +89,18 @@ func Start(t testing.TB, binary string, args []string, wantListeners ...string) 
 		_, _ = io.Copy(io.Discard, stderr)
 		b.exited <- cmd.Wait()
 	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("last log lines of %s:\n%s", filepath.Base(binary), logs.String())
+		}
+	})
 	select {
 	case <-found:
 	case err := <-b.exited:
-		t.Fatalf("%s exited before listening: %v\n%s", binary, err, logTail.String())
+		t.Fatalf("%s exited before listening: %v\n%s", binary, err, logs.String())
 	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not report its listeners %v in time\n%s", binary, wantListeners, logTail.String())
+		t.Fatalf("%s did not report its listeners %v in time\n%s", binary, wantListeners, logs.String())
 	}
 	return b
 }
@@ -184,4 +188,29 @@ func CheckLifecycle(t *testing.T, args []string, listeners ...string) {
 	if err := b.Terminate(t, 20*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
+}
+
+// tail keeps the last max bytes of a process's log, for failure reports.
+type tail struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	size  int
+}
+
+func (l *tail) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	l.size += len(line) + 1
+	for l.size > l.max && len(l.lines) > 1 {
+		l.size -= len(l.lines[0]) + 1
+		l.lines = l.lines[1:]
+	}
+}
+
+func (l *tail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
