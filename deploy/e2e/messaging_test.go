@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -333,8 +334,16 @@ func stack(t *testing.T, script string, services ...string) {
 	wd, _ := os.Getwd()
 	root, _ := stackenv.RepoRoot(wd)
 	cmd := exec.Command("bash", append([]string{root + "/deploy/stack/" + script}, services...)...)
-	// A restart keeps Cassandra's data, as a real node restart does.
+	// A restart keeps Cassandra's data and its port, as a real node restart
+	// does (the stack may have been started with CHAT_STACK_*_PORT=auto).
 	cmd.Env = append(os.Environ(), "CHAT_STACK_KEEP_DATA=1")
+	if env, err := stackenv.Load(); err == nil {
+		if hosts, ok := env.Get(stackenv.CassandraHosts); ok {
+			if _, port, err := net.SplitHostPort(stackenv.Split(hosts)[0]); err == nil {
+				cmd.Env = append(cmd.Env, "CHAT_STACK_CASSANDRA_PORT="+port)
+			}
+		}
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", script, services, err, out)
 	}
