@@ -293,18 +293,19 @@ func TestCassandraOutageSendsFailRetryablyThenSucceedOnce(t *testing.T) {
 		t.Fatalf("send = %v", before)
 	}
 
-	stack(t, "down.sh", "cassandra")
+	port := cassandraPort(t)
+	stack(t, port, "down.sh", "cassandra")
 	restarted := false
 	defer func() {
 		if !restarted {
-			stack(t, "up.sh", "cassandra")
+			stack(t, port, "up.sh", "cassandra")
 		}
 	}()
 	failed := a.send(conv, "k2", "during the outage")
 	if failed["type"] != "error" || failed["retryable"] != true {
 		t.Fatalf("send during the outage = %v, want a retryable error", failed)
 	}
-	stack(t, "up.sh", "cassandra")
+	stack(t, port, "up.sh", "cassandra")
 	restarted = true
 
 	// Retry as a client should: same client id, backing off between tries
@@ -329,21 +330,25 @@ func TestCassandraOutageSendsFailRetryablyThenSucceedOnce(t *testing.T) {
 	}
 }
 
-func stack(t *testing.T, script string, services ...string) {
+// cassandraPort is the stack's CQL port, read before a restart: the
+// stack may have been started with CHAT_STACK_CASSANDRA_PORT=auto, and the
+// restarted node must come back where its clients expect it.
+func cassandraPort(t *testing.T) string {
+	env := stackenv.Require(t, stackenv.CassandraHosts)
+	_, port, err := net.SplitHostPort(stackenv.Split(env[stackenv.CassandraHosts])[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+func stack(t *testing.T, cassandraPort, script string, services ...string) {
 	t.Helper()
 	wd, _ := os.Getwd()
 	root, _ := stackenv.RepoRoot(wd)
 	cmd := exec.Command("bash", append([]string{root + "/deploy/stack/" + script}, services...)...)
-	// A restart keeps Cassandra's data and its port, as a real node restart
-	// does (the stack may have been started with CHAT_STACK_*_PORT=auto).
-	cmd.Env = append(os.Environ(), "CHAT_STACK_KEEP_DATA=1")
-	if env, err := stackenv.Load(); err == nil {
-		if hosts, ok := env.Get(stackenv.CassandraHosts); ok {
-			if _, port, err := net.SplitHostPort(stackenv.Split(hosts)[0]); err == nil {
-				cmd.Env = append(cmd.Env, "CHAT_STACK_CASSANDRA_PORT="+port)
-			}
-		}
-	}
+	// A restart keeps Cassandra's data and its port, as a real node restart does.
+	cmd.Env = append(os.Environ(), "CHAT_STACK_KEEP_DATA=1", "CHAT_STACK_CASSANDRA_PORT="+cassandraPort)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", script, services, err, out)
 	}

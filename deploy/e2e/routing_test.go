@@ -89,9 +89,10 @@ func runTwoRegions(t *testing.T, redisAddrs string) {
 	phone := dial(t, eu.gateways[0], k.token(t, alice, "phone"))
 	laptop := dial(t, us.gateways[1], k.token(t, alice, "laptop"))
 	web := dial(t, eu.gateways[1], k.token(t, bob, "web"))
-	eventually(t, 5*time.Second, "alice routable in both regions", func() bool {
+	eventually(t, 5*time.Second, "alice routable in both regions, bob in eu", func() bool {
 		routes := lookup(t, eu, alice, false)
-		return hasRouteVia(routes, "phone", eu.gateways[0]) && hasRouteVia(routes, "laptop", us.gateways[1])
+		return hasRouteVia(routes, "phone", eu.gateways[0]) && hasRouteVia(routes, "laptop", us.gateways[1]) &&
+			hasRouteVia(lookup(t, eu, bob, false), "web", eu.gateways[1])
 	})
 
 	// A delivery issued in either region reaches devices in both.
