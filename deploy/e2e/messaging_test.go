@@ -13,6 +13,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit/kittest"
 	"github.com/parleychat/parley/shared/stackenv"
 )
@@ -191,6 +192,18 @@ func (d *device) syncAll(cursor string) ([]string, string) {
 	}
 }
 
+// waitRoutable waits until the router knows n devices of user, so that a
+// push issued next reaches all of them (attaches are batched for ~20 ms).
+func (p *platform) waitRoutable(t *testing.T, user string, n int) {
+	t.Helper()
+	id, err := strconv.ParseInt(user, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &region{name: "eu", router: p.router}
+	eventually(t, 5*time.Second, "devices routable", func() bool { return len(lookup(t, r, ids.ID(id), true)) >= n })
+}
+
 func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
@@ -212,6 +225,7 @@ func TestOneToOneMessagingEndToEnd(t *testing.T) {
 	conv := direct(aliceID, bobID)
 	a1 := connect(t, p.gateways[0], aliceSignIn())
 	a2 := connect(t, p.gateways[1], aliceSignIn())
+	p.waitRoutable(t, aliceID, 2)
 
 	// Alice sends to Bob, who is offline; acks come in order.
 	var sent []string
@@ -237,6 +251,7 @@ func TestOneToOneMessagingEndToEnd(t *testing.T) {
 	// Bob connects two devices; each syncs everything, in order.
 	b1 := connect(t, p.gateways[0], bobSignIn())
 	b2 := connect(t, p.gateways[1], bobSignIn())
+	p.waitRoutable(t, bobID, 2)
 	got1, cursor1 := b1.syncAll("")
 	got2, _ := b2.syncAll("")
 	if fmt.Sprint(got1) != fmt.Sprint(sent) || fmt.Sprint(got2) != fmt.Sprint(sent) {
