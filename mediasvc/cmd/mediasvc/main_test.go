@@ -7,5 +7,5 @@ import (
 )
 
 func TestBinaryServesHealthAndStopsOnSIGTERM(t *testing.T) {
-	kittest.CheckLifecycle(t, []string{"-internal.addr=127.0.0.1:0"}, "internal")
+	kittest.CheckLifecycle(t, []string{"-internal.addr=127.0.0.1:0", "-media.data-dir=" + t.TempDir()}, "internal")
 }

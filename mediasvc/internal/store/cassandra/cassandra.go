@@ -1,0 +1,146 @@
+// Package cassandra is mediasvc's production metadata store on Apache
+// Cassandra.
+//
+// Reads and plain writes use LOCAL_QUORUM and are marked idempotent (only
+// those are retried by the driver). Lightweight transactions (LWT, serial
+// consistency LOCAL_SERIAL) appear exactly where correctness needs them:
+//   - every write to a media row: creating it (an id is claimed once),
+//     finalizing it (a pending upload is finalized once, by one content),
+//     attaching and detaching (an attach must not land on media the cleanup
+//     is deleting) and marking it deleted (only while it has no attachment);
+//   - every write to a blob row: creating it (one content, one object),
+//     adding and removing references (never while it is being deleted) and
+//     starting and finishing its deletion (only without references).
+//
+// These are upload-time and cleanup-time operations, not the message hot
+// path. The cleanup schedule, its checkpoint and the limits are plain
+// writes. Host selection is token-aware over DC-aware round robin, so a
+// request goes straight to a replica in the local data center.
+package cassandra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// Config selects the cluster and keyspace.
+type Config struct {
+	Hosts    []string // host or host:port of contact points
+	DC       string   // the local data center
+	Keyspace string
+	// Replication is the keyspace's replication map, used only when the
+	// migration creates the keyspace.
+	Replication string
+	// Timeout bounds each request; ConnectTimeout each connection attempt.
+	Timeout        time.Duration
+	ConnectTimeout time.Duration
+}
+
+var identifier = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
+
+// Validate checks the settings.
+func (c Config) Validate() error {
+	var problems []error
+	if len(c.Hosts) == 0 {
+		problems = append(problems, errors.New("cassandra hosts required"))
+	}
+	if c.DC == "" {
+		problems = append(problems, errors.New("cassandra local data center required"))
+	}
+	if !identifier.MatchString(c.Keyspace) {
+		problems = append(problems, fmt.Errorf("cassandra keyspace %q is not a lower-case identifier", c.Keyspace))
+	}
+	if c.Timeout <= 0 || c.ConnectTimeout <= 0 {
+		problems = append(problems, errors.New("cassandra timeouts must be positive"))
+	}
+	return errors.Join(problems...)
+}
+
+// DefaultReplication is NetworkTopologyStrategy with one replica in dc:
+// right for the local test stack; production sets three per data center.
+func DefaultReplication(dc string) string {
+	return fmt.Sprintf("{'class': 'NetworkTopologyStrategy', '%s': 1}", dc)
+}
+
+// DefaultScope is the scope of the cleanup schedule, checkpoint and limits.
+const DefaultScope = "default"
+
+// Store is the Cassandra adapter. It is safe for concurrent use.
+type Store struct {
+	session *gocql.Session
+	scope   string
+	logger  *slog.Logger
+}
+
+func newCluster(cfg Config, keyspace string) *gocql.ClusterConfig {
+	c := gocql.NewCluster(cfg.Hosts...)
+	c.Keyspace = keyspace
+	c.Consistency = gocql.LocalQuorum
+	c.SerialConsistency = gocql.LocalSerial
+	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(cfg.DC))
+	c.Timeout = cfg.Timeout
+	c.ConnectTimeout = cfg.ConnectTimeout
+	// Applies only to queries marked idempotent; the driver never retries others.
+	c.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: 2, Min: 50 * time.Millisecond, Max: 500 * time.Millisecond}
+	return c
+}
+
+// Open connects to the keyspace, which Migrate must have created.
+func Open(cfg Config, logger *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	session, err := newCluster(cfg, cfg.Keyspace).CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("cassandra: connect to %v: %w", cfg.Hosts, err)
+	}
+	return &Store{session: session, scope: DefaultScope, logger: logger}, nil
+}
+
+// WithScope returns a store sharing s's connections whose cleanup
+// schedule, checkpoint and limits live under scope, so several deployments
+// (or test cases) can share one keyspace.
+func (s *Store) WithScope(scope string) *Store {
+	c := *s
+	c.scope = scope
+	return &c
+}
+
+// Close closes the connections.
+func (s *Store) Close() error {
+	s.session.Close()
+	return nil
+}
+
+// Ping checks that the cluster answers, for the readiness probe.
+func (s *Store) Ping(ctx context.Context) error {
+	var v string
+	return s.session.Query(cqlPing).WithContext(ctx).Idempotent(true).Consistency(gocql.LocalOne).Scan(&v)
+}
+
+// read builds an idempotent query (reads may be retried).
+func (s *Store) read(ctx context.Context, stmt string, args ...any) *gocql.Query {
+	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true)
+}
+
+// write runs a plain idempotent write.
+func (s *Store) write(ctx context.Context, stmt string, args ...any) error {
+	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true).Exec()
+}
+
+// lwt runs a lightweight transaction and reports whether it applied, with
+// the current values of the row when it did not. Never idempotent for the
+// driver (a retried CAS that had applied reports "not applied"); callers
+// re-read with a serial read when the outcome matters.
+func (s *Store) lwt(ctx context.Context, stmt string, args ...any) (bool, map[string]any, error) {
+	prev := map[string]any{}
+	applied, err := s.session.Query(stmt, args...).WithContext(ctx).Idempotent(false).
+		SerialConsistency(gocql.LocalSerial).MapScanCAS(prev)
+	return applied, prev, err
+}
