@@ -28,7 +28,9 @@ export CHAT_LOG_FORMAT=${CHAT_LOG_FORMAT:-text}
 data_dir="$run_dir/data"
 export CHAT_AUTH_DATA_DIR="$data_dir/authsvc" CHAT_AUTH_NODE_ID=1
 export CHAT_MESSAGES_DATA_DIR="$data_dir/messagesvc" CHAT_MESSAGES_NODE_ID=2
+export CHAT_MEDIA_DATA_DIR="$data_dir/mediasvc"
 export CHAT_GATEWAY_MESSAGES_URL=http://127.0.0.1:7102 CHAT_GATEWAY_RECEIPTS_URL=http://127.0.0.1:7103
+export CHAT_GATEWAY_MEDIA_URL=http://127.0.0.1:7105
 
 pids=()
 stop_all() {
