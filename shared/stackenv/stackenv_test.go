@@ -211,11 +211,21 @@ func TestFindEnvFile(t *testing.T) {
 	}
 }
 
-func TestRepoRootNotFound(t *testing.T) {
-	// A temp dir normally has no go.work above it; skip if this machine has one.
-	dir := t.TempDir()
-	if root, ok := RepoRoot(dir); ok {
-		t.Skipf("a go.work exists above the temp dir (%s)", root)
+func TestRepoRootWalksUpToTheNearestGoWork(t *testing.T) {
+	top := t.TempDir()
+	deep := filepath.Join(top, "a", "b", "c")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Without a go.work in the tree, whatever is found lies above it.
+	if root, ok := RepoRoot(deep); ok && (strings.HasPrefix(root+string(filepath.Separator), top+string(filepath.Separator))) {
+		t.Fatalf("found %s inside a tree without go.work", root)
+	}
+	if err := os.WriteFile(filepath.Join(top, "a", "go.work"), []byte("go 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if root, ok := RepoRoot(deep); !ok || root != filepath.Join(top, "a") {
+		t.Fatalf("RepoRoot = %q, %v; want %s", root, ok, filepath.Join(top, "a"))
 	}
 }
 

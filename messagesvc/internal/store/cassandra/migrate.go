@@ -2,18 +2,12 @@ package cassandra
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/parleychat/parley/shared/kit/cqlmigrate"
 )
 
 // migrations are the versioned schema files, NNNN_name.cql, applied in
@@ -23,169 +17,19 @@ import (
 var migrations embed.FS
 
 // Migration is one schema version.
-type Migration struct {
-	Version    int
-	Name       string
-	Statements []string // with {keyspace} still in place
-}
+type Migration = cqlmigrate.Migration
 
 // Migrations returns the embedded migrations, oldest first.
-func Migrations() ([]Migration, error) {
-	files, err := fs.Glob(migrations, "migrations/*.cql")
-	if err != nil {
-		return nil, err
-	}
-	var out []Migration
-	for _, f := range files {
-		base := strings.TrimSuffix(strings.TrimPrefix(f, "migrations/"), ".cql")
-		num, name, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration file %s: want NNNN_name.cql", f)
-		}
-		text, err := migrations.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Migration{Version: v, Name: name, Statements: splitStatements(string(text))})
-	}
-	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
-	for i := 1; i < len(out); i++ {
-		if out[i].Version == out[i-1].Version {
-			return nil, fmt.Errorf("two migrations numbered %d", out[i].Version)
-		}
-	}
-	return out, nil
-}
-
-// splitStatements drops "--" comment lines and splits on ';'.
-func splitStatements(text string) []string {
-	var kept []string
-	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			kept = append(kept, line)
-		}
-	}
-	var out []string
-	for _, st := range strings.Split(strings.Join(kept, "\n"), ";") {
-		if st = strings.TrimSpace(st); st != "" {
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-// Bookkeeping statements of Migrate.
-const (
-	cqlCreateMigrations = `CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations (version int PRIMARY KEY, name text, applied_at timestamp)`
-	cqlCreateLock       = `CREATE TABLE IF NOT EXISTS {keyspace}.schema_lock (id text PRIMARY KEY, owner text)`
-	cqlSelectApplied    = `SELECT version FROM {keyspace}.schema_migrations`
-	cqlRecordMigration  = `INSERT INTO {keyspace}.schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`
-	cqlTakeLock         = `INSERT INTO {keyspace}.schema_lock (id, owner) VALUES ('migrate', ?) IF NOT EXISTS USING TTL ?`
-	cqlReleaseLock      = `DELETE FROM {keyspace}.schema_lock WHERE id = 'migrate' IF owner = ?`
-)
-
-// lockLease bounds how long a migrator that died keeps others waiting.
-const lockLease = 2 * time.Minute
+func Migrations() ([]Migration, error) { return cqlmigrate.Parse(migrations, "migrations") }
 
 // Migrate applies every embedded migration not yet recorded in the
-// keyspace's schema_migrations table. With a non-empty replication (a CQL
-// map such as DefaultReplication's) it first creates the keyspace if it is
-// missing; with "" the keyspace must exist. session need not be bound to
-// the keyspace.
-//
-// It is safe to run again (applied versions are skipped, every statement is
-// IF NOT EXISTS, so a run that died half-way just continues) and safe-ish to
-// run concurrently: migrators take turns through a lease row claimed with
-// an LWT (schema_lock, TTL lockLease). Only creating the two bookkeeping
-// tables is unguarded; IF NOT EXISTS makes that harmless on one
-// coordinator, and at startup of a multi-node cluster it is best done by one
-// process (the migrate command) before replicas start.
+// keyspace's schema_migrations table (see cqlmigrate.Apply). With a
+// non-empty replication (a CQL map such as DefaultReplication's) it first
+// creates the keyspace if it is missing; with "" the keyspace must exist.
+// session need not be bound to the keyspace. Safe to run again and
+// concurrently.
 func Migrate(ctx context.Context, session *gocql.Session, keyspace, replication string) error {
-	if !validKeyspace(keyspace) {
-		return fmt.Errorf("cassandra: keyspace %q is not a lower-case identifier", keyspace)
-	}
-	if replication != "" {
-		if !strings.HasPrefix(replication, "{") || !strings.HasSuffix(replication, "}") || strings.Contains(replication, ";") {
-			return fmt.Errorf("cassandra: replication %q is not a CQL map", replication)
-		}
-		// DDL takes no bind markers: the validated keyspace and replication
-		// map are the one piece of CQL built from configuration.
-		if err := ddl(ctx, session, "CREATE KEYSPACE IF NOT EXISTS "+keyspace+" WITH replication = "+replication); err != nil {
-			return err
-		}
-	}
-	in := func(stmt string) string { return strings.ReplaceAll(stmt, "{keyspace}", keyspace) }
-	for _, st := range []string{cqlCreateMigrations, cqlCreateLock} {
-		if err := ddl(ctx, session, in(st)); err != nil {
-			return err
-		}
-	}
-	release, err := takeLock(ctx, session, in)
-	if err != nil {
-		return err
-	}
-	defer release()
-	applied := map[int]bool{}
-	sc := session.Query(in(cqlSelectApplied)).WithContext(ctx).Idempotent(true).Iter().Scanner()
-	for sc.Next() {
-		var v int
-		if err := sc.Scan(&v); err != nil {
-			return err
-		}
-		applied[v] = true
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("cassandra: read schema_migrations: %w", err)
-	}
-	all, err := Migrations()
-	if err != nil {
-		return err
-	}
-	for _, m := range all {
-		if applied[m.Version] {
-			continue
-		}
-		for _, st := range m.Statements {
-			if err := ddl(ctx, session, in(st)); err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
-			}
-		}
-		if err := session.Query(in(cqlRecordMigration), m.Version, m.Name, time.Now()).WithContext(ctx).Idempotent(true).Exec(); err != nil {
-			return fmt.Errorf("cassandra: record migration %d: %w", m.Version, err)
-		}
-	}
-	return nil
-}
-
-// takeLock waits for the migration lease and returns its release.
-func takeLock(ctx context.Context, session *gocql.Session, in func(string) string) (func(), error) {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	owner := hex.EncodeToString(b[:])
-	for {
-		existing := map[string]any{}
-		applied, err := session.Query(in(cqlTakeLock), owner, int(lockLease/time.Second)).WithContext(ctx).
-			SerialConsistency(gocql.LocalSerial).MapScanCAS(existing)
-		if err != nil {
-			return nil, fmt.Errorf("cassandra: take migration lock: %w", err)
-		}
-		if applied {
-			return func() {
-				c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				// Best effort: a lease left behind expires by its TTL.
-				_, _ = session.Query(in(cqlReleaseLock), owner).WithContext(c).
-					SerialConsistency(gocql.LocalSerial).MapScanCAS(map[string]any{})
-			}, nil
-		}
-		holder, _ := existing["owner"].(string)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("cassandra: waiting for migration lock held by %s: %w", holder, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	return cqlmigrate.Apply(ctx, session, keyspace, replication, migrations, "migrations", nil)
 }
 
 // DropKeyspace deletes the keyspace and everything in it: for tests.
@@ -193,16 +37,5 @@ func DropKeyspace(ctx context.Context, session *gocql.Session, keyspace string) 
 	if !validKeyspace(keyspace) {
 		return errors.New("cassandra: invalid keyspace")
 	}
-	return ddl(ctx, session, "DROP KEYSPACE IF EXISTS "+keyspace)
+	return cqlmigrate.DDL(ctx, session, "DROP KEYSPACE IF EXISTS "+keyspace)
 }
-
-// ddl runs a schema statement and waits until every node agrees on the
-// schema, so the next statement (or the service) sees it.
-func ddl(ctx context.Context, session *gocql.Session, stmt string) error {
-	if err := session.Query(stmt).WithContext(ctx).Idempotent(true).Exec(); err != nil {
-		return fmt.Errorf("cassandra: %s: %w", firstLine(stmt), err)
-	}
-	return session.AwaitSchemaAgreement(ctx)
-}
-
-func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
