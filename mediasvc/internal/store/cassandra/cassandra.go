@@ -20,53 +20,20 @@ package cassandra
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
-	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/parleychat/parley/shared/kit/cqlkit"
 )
 
 // Config selects the cluster and keyspace.
-type Config struct {
-	Hosts    []string // host or host:port of contact points
-	DC       string   // the local data center
-	Keyspace string
-	// Replication is the keyspace's replication map, used only when the
-	// migration creates the keyspace.
-	Replication string
-	// Timeout bounds each request; ConnectTimeout each connection attempt.
-	Timeout        time.Duration
-	ConnectTimeout time.Duration
-}
+type Config = cqlkit.Config
 
-var identifier = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
-
-// Validate checks the settings.
-func (c Config) Validate() error {
-	var problems []error
-	if len(c.Hosts) == 0 {
-		problems = append(problems, errors.New("cassandra hosts required"))
-	}
-	if c.DC == "" {
-		problems = append(problems, errors.New("cassandra local data center required"))
-	}
-	if !identifier.MatchString(c.Keyspace) {
-		problems = append(problems, fmt.Errorf("cassandra keyspace %q is not a lower-case identifier", c.Keyspace))
-	}
-	if c.Timeout <= 0 || c.ConnectTimeout <= 0 {
-		problems = append(problems, errors.New("cassandra timeouts must be positive"))
-	}
-	return errors.Join(problems...)
-}
-
-// DefaultReplication is NetworkTopologyStrategy with one replica in dc:
-// right for the local test stack; production sets three per data center.
-func DefaultReplication(dc string) string {
-	return fmt.Sprintf("{'class': 'NetworkTopologyStrategy', '%s': 1}", dc)
-}
+// DefaultReplication is NetworkTopologyStrategy with one replica in dc: right
+// for the local test stack; production sets three per data center.
+func DefaultReplication(dc string) string { return cqlkit.DefaultReplication(dc) }
 
 // DefaultScope is the scope of the cleanup schedule, checkpoint and limits.
 const DefaultScope = "default"
@@ -79,16 +46,7 @@ type Store struct {
 }
 
 func newCluster(cfg Config, keyspace string) *gocql.ClusterConfig {
-	c := gocql.NewCluster(cfg.Hosts...)
-	c.Keyspace = keyspace
-	c.Consistency = gocql.LocalQuorum
-	c.SerialConsistency = gocql.LocalSerial
-	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(cfg.DC))
-	c.Timeout = cfg.Timeout
-	c.ConnectTimeout = cfg.ConnectTimeout
-	// Applies only to queries marked idempotent; the driver never retries others.
-	c.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: 2, Min: 50 * time.Millisecond, Max: 500 * time.Millisecond}
-	return c
+	return cqlkit.NewCluster(cfg, keyspace)
 }
 
 // Open connects to the keyspace, which Migrate must have created.

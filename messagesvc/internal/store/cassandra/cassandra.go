@@ -40,10 +40,11 @@ package cassandra
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/parleychat/parley/shared/kit/cqlkit"
 
 	"github.com/parleychat/parley/messagesvc/internal/store"
 )
@@ -57,15 +58,11 @@ const (
 	appendConcurrency = 16               // Append writes in flight per call
 )
 
-var keyspaceName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
-
-func validKeyspace(ks string) bool { return keyspaceName.MatchString(ks) }
+func validKeyspace(ks string) bool { return cqlkit.ValidKeyspace(ks) }
 
 // DefaultReplication is NetworkTopologyStrategy with one replica in dc:
 // right for the local test stack; production sets three per data center.
-func DefaultReplication(dc string) string {
-	return fmt.Sprintf("{'class': 'NetworkTopologyStrategy', '%s': 1}", dc)
-}
+func DefaultReplication(dc string) string { return cqlkit.DefaultReplication(dc) }
 
 // NewCluster returns the driver configuration messagesvc uses: token-aware
 // routing over DC-aware round robin (a request goes straight to a replica in
@@ -77,19 +74,7 @@ func NewCluster(hosts []string, dc, keyspace string, timeout time.Duration) *goc
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	c := gocql.NewCluster(hosts...)
-	c.Keyspace = keyspace
-	c.Consistency = gocql.LocalQuorum
-	c.SerialConsistency = gocql.LocalSerial
-	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(dc))
-	c.Timeout = timeout
-	c.ConnectTimeout = timeout
-	c.WriteTimeout = timeout
-	// The driver's default waits a minute before retrying a node it saw
-	// go down; a restarted node should take traffic within seconds.
-	c.ReconnectInterval = 2 * time.Second
-	c.RetryPolicy = retryPolicy()
-	return c
+	return cqlkit.NewCluster(cqlkit.Config{Hosts: hosts, DC: dc, Timeout: timeout, ConnectTimeout: timeout}, keyspace)
 }
 
 // retryPolicy retries an idempotent request twice, 50-500 ms apart.

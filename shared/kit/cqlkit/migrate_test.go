@@ -1,4 +1,4 @@
-package cqlmigrate
+package cqlkit
 
 import (
 	"testing"

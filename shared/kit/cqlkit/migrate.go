@@ -1,8 +1,4 @@
-// Package cqlmigrate applies a service's versioned Cassandra schema files.
-// Every service that stores in Cassandra embeds its own NNNN_name.cql files
-// and hands them to Apply; this package holds only the runner, so the rules
-// (ordering, bookkeeping, the migration lease) are the same everywhere.
-package cqlmigrate
+package cqlkit
 
 import (
 	"context"
@@ -12,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,12 +22,6 @@ type Migration struct {
 	Name       string
 	Statements []string // "{keyspace}" not yet replaced
 }
-
-var keyspaceName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
-
-// ValidKeyspace reports whether ks is a plain lower-case identifier, the
-// only form this package builds into CQL.
-func ValidKeyspace(ks string) bool { return keyspaceName.MatchString(ks) }
 
 // Parse reads dir/NNNN_name.cql from files, oldest first. "--" comment lines
 // are dropped and statements are split on ';'.
