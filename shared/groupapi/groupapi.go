@@ -27,6 +27,9 @@ const (
 	// PathMember answers GET with one current Member, or not_found when the
 	// group does not exist or the user is not a current member of it.
 	PathMember = "/internal/v1/groups/:group/members/:user"
+	// PathMemberships answers GET with the user's Memberships: every group
+	// the user is a current member of (sync of large groups pulls from it).
+	PathMemberships = "/internal/v1/groups/memberships/:user"
 )
 
 // Routes on messagesvc's internal listener.
@@ -57,6 +60,19 @@ type Member struct {
 	Role string `json:"role"`
 	// JoinedAtMs is when the member (last) joined, in Unix milliseconds.
 	JoinedAtMs int64 `json:"joined_at_ms"`
+}
+
+// Memberships lists the groups a user is a current member of.
+type Memberships struct {
+	User   ids.ID       `json:"user"`
+	Groups []Membership `json:"groups"`
+}
+
+// Membership is one group of a user.
+type Membership struct {
+	Group      ids.ID `json:"group"`
+	Role       string `json:"role"`
+	JoinedAtMs int64  `json:"joined_at_ms"`
 }
 
 // Sees reports whether the member may read message: the history policy is
