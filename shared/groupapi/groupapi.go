@@ -9,7 +9,9 @@
 //     the group changed (RosterVersion), so a cached roster is dropped at
 //     once: a removed member stops receiving immediately.
 //
-// Every route requires a service token (shared/svcauth).
+// Every route requires a service token (shared/svcauth). None of them lives
+// under a prefix the gateway relays to the public (/internal/v1/groups,
+// /internal/v1/messages, ...): only services may call them.
 package groupapi
 
 import (
@@ -23,19 +25,19 @@ import (
 const (
 	// PathRoster answers GET with the group's Roster, or not_found when the
 	// group does not exist (or was deleted).
-	PathRoster = "/internal/v1/groups/:group/roster"
+	PathRoster = "/internal/v1/rosters/:group"
 	// PathMember answers GET with one current Member, or not_found when the
 	// group does not exist or the user is not a current member of it.
-	PathMember = "/internal/v1/groups/:group/members/:user"
+	PathMember = "/internal/v1/rosters/:group/members/:user"
 	// PathMemberships answers GET with the user's Memberships: every group
 	// the user is a current member of (sync of large groups pulls from it).
-	PathMemberships = "/internal/v1/groups/memberships/:user"
+	PathMemberships = "/internal/v1/memberships/:user"
 )
 
 // Routes on messagesvc's internal listener.
 const (
 	// PathGroupEvents takes a GroupEvent (POST) and answers GroupEventResult.
-	PathGroupEvents = "/internal/v1/messages/group-events"
+	PathGroupEvents = "/internal/v1/group-events"
 )
 
 // Roles of a group member.
