@@ -129,6 +129,21 @@ func (r MessageRef) Validate() error {
 // String is the stored form, "<conversation id>/<message id>".
 func (r MessageRef) String() string { return r.ConversationID + "/" + r.MessageID.String() }
 
+// ParseMessageRef reads the stored form back; ok is false for anything
+// String did not produce.
+func ParseMessageRef(s string) (MessageRef, bool) {
+	i := strings.LastIndexByte(s, '/')
+	if i < 0 {
+		return MessageRef{}, false
+	}
+	id, err := ids.Parse(s[i+1:])
+	r := MessageRef{ConversationID: s[:i], MessageID: id}
+	if err != nil || r.Validate() != nil {
+		return MessageRef{}, false
+	}
+	return r, true
+}
+
 // SortedUnique returns refs sorted without duplicates (nil when empty).
 func SortedUnique(refs []string) []string {
 	if len(refs) == 0 {

@@ -9,10 +9,11 @@ import (
 	"github.com/parleychat/parley/mediasvc/internal/entity"
 	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/mediaapi"
 )
 
 // MaxAttachIDs bounds the media ids of one attach or detach call.
-const MaxAttachIDs = 32
+const MaxAttachIDs = mediaapi.MaxMediaIDs
 
 // AttachInput is messagesvc's request to carry media in a message.
 type AttachInput struct {

@@ -192,7 +192,8 @@ type LimitStore interface {
 // Visibility says whether a user can see a message carrying media. It is
 // asked only for media that is attached and not the user's own.
 type Visibility interface {
-	// CanRead reports whether userID may read mediaID; an error means the
-	// answer is unknown (the caller answers unavailable, never "yes").
-	CanRead(ctx context.Context, mediaID, userID ids.ID) (bool, error)
+	// CanRead reports whether userID can see at least one of messages, the
+	// messages carrying mediaID; an error means the answer is unknown (the
+	// caller answers unavailable, never "yes").
+	CanRead(ctx context.Context, mediaID, userID ids.ID, messages []entity.MessageRef) (bool, error)
 }

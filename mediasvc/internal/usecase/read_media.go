@@ -40,7 +40,16 @@ func (s *Service) readable(ctx context.Context, caller Identity, m entity.Media)
 		// Not in any message yet: only its uploader can know it.
 		return entity.Media{}, errNoMedia()
 	}
-	ok, err := s.Visibility.CanRead(ctx, m.ID, caller.UserID)
+	refs := make([]entity.MessageRef, 0, len(m.Attachments))
+	for _, a := range m.Attachments {
+		if r, ok := entity.ParseMessageRef(a); ok {
+			refs = append(refs, r)
+		}
+	}
+	if len(refs) == 0 {
+		return entity.Media{}, errNoMedia()
+	}
+	ok, err := s.Visibility.CanRead(ctx, m.ID, caller.UserID, refs)
 	if err != nil {
 		s.Logger.Warn("visibility check failed", slog.String("media_id", m.ID.String()), slog.Any("err", err))
 		if errs.CodeOf(err).Retryable() {

@@ -89,6 +89,12 @@ func TestRecipient200OnlyWhileMessagesvcSaysSo(t *testing.T) {
 	if status != 200 || sha(got) != sha(data) {
 		t.Fatalf("recipient download: %d", status)
 	}
+	e.messages.mu.Lock()
+	asked := e.messages.asked
+	e.messages.mu.Unlock()
+	if len(asked) != 1 || asked[0].ConversationID != "g:77" || asked[0].MessageID.String() != "501" {
+		t.Fatalf("messagesvc was asked about %+v, want the one message carrying the media, g:77/501", asked)
+	}
 	check(t, e.call("GET", "/"+id+"/content", as(mallory)), 404, "not_found")
 	// Removed from the group: messagesvc says no, mediasvc says not_found.
 	e.messages.revoke(id, bob.ID)

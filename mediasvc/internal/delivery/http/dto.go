@@ -6,6 +6,7 @@ import (
 	"github.com/parleychat/parley/mediasvc/internal/entity"
 	"github.com/parleychat/parley/mediasvc/internal/usecase"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/mediaapi"
 )
 
 // Request bodies.
@@ -24,21 +25,7 @@ type setLimitsRequest struct {
 	Limits *map[string]int64 `json:"limits"` // a pointer, so a missing field differs from {}
 }
 
-type messageRef struct {
-	ConversationID string `json:"conversation_id"`
-	MessageID      ids.ID `json:"message_id"`
-}
-
-type attachRequest struct {
-	UserID   ids.ID     `json:"user_id"`
-	MediaIDs []ids.ID   `json:"media_ids"`
-	Message  messageRef `json:"message"`
-}
-
-type detachRequest struct {
-	MediaIDs []ids.ID   `json:"media_ids"`
-	Message  messageRef `json:"message"`
-}
+// The attach and detach bodies are messagesvc's contract: shared/mediaapi.
 
 // Response bodies.
 
@@ -71,21 +58,6 @@ type uploadTarget struct {
 type pendingUploadResponse struct {
 	Media  mediaResponse `json:"media"`
 	Upload uploadTarget  `json:"upload"`
-}
-
-// attachmentResponse is the message attachment as the wire protocol
-// carries it (shared/protocol Attachment).
-type attachmentResponse struct {
-	ID     ids.ID `json:"id"`
-	Mime   string `json:"mime,omitempty"`
-	Size   int64  `json:"size,omitempty"`
-	Name   string `json:"name,omitempty"`
-	Width  int    `json:"width,omitempty"`
-	Height int    `json:"height,omitempty"`
-}
-
-type attachResponse struct {
-	Attachments []attachmentResponse `json:"attachments"`
 }
 
 type limitsResponse struct {
@@ -122,10 +94,10 @@ func toPendingUpload(p usecase.PendingUpload) pendingUploadResponse {
 		URL: p.Upload.URL, Headers: h, ExpiresAt: p.Upload.Expires.UTC().Truncate(time.Second)}}
 }
 
-func toAttachments(ms []entity.Media) attachResponse {
-	out := attachResponse{Attachments: make([]attachmentResponse, 0, len(ms))}
+func toAttachments(ms []entity.Media) mediaapi.AttachResponse {
+	out := mediaapi.AttachResponse{Attachments: make([]mediaapi.Attachment, 0, len(ms))}
 	for _, m := range ms {
-		out.Attachments = append(out.Attachments, attachmentResponse{ID: m.ID, Mime: m.Mime, Size: m.Size,
+		out.Attachments = append(out.Attachments, mediaapi.Attachment{ID: m.ID, Mime: m.Mime, Size: m.Size,
 			Name: m.Name, Width: m.Width, Height: m.Height})
 	}
 	return out

@@ -22,6 +22,7 @@ import (
 	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/mediaapi"
 	"github.com/parleychat/parley/shared/svcauth"
 )
 
@@ -235,7 +236,7 @@ func (h *Handler) cleanup(c *gin.Context) {
 }
 
 func (h *Handler) attach(c *gin.Context) {
-	var req attachRequest
+	var req mediaapi.AttachRequest
 	if err := kit.BindJSON(c, maxJSONBody, &req); err != nil {
 		kit.AbortWithError(c, err)
 		return
@@ -250,7 +251,7 @@ func (h *Handler) attach(c *gin.Context) {
 }
 
 func (h *Handler) detach(c *gin.Context) {
-	var req detachRequest
+	var req mediaapi.DetachRequest
 	if err := kit.BindJSON(c, maxJSONBody, &req); err != nil {
 		kit.AbortWithError(c, err)
 		return

@@ -36,6 +36,7 @@ import (
 	"github.com/parleychat/parley/shared/config"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/mediaapi"
 	"github.com/parleychat/parley/shared/stackenv"
 	"github.com/parleychat/parley/shared/svcauth"
 )
@@ -126,6 +127,7 @@ type fakeMessages struct {
 	readers map[string]bool // "media/user"
 	down    bool
 	calls   atomic.Int64
+	asked   []mediaapi.MessageRef // the messages of the last question
 }
 
 func (f *fakeMessages) allow(media, user string) {
@@ -275,28 +277,30 @@ func signedClient(t testing.TB, service string) *gohttp.Client {
 		CheckRedirect: func(*gohttp.Request, []*gohttp.Request) error { return gohttp.ErrUseLastResponse }}
 }
 
-// serveReaders is messagesvc's GET /internal/v1/messages/media/{id}/readers/{user},
-// behind service authentication.
+// serveReaders is messagesvc's POST /internal/v1/message-readers
+// (shared/mediaapi), behind service authentication. It records the messages
+// it was asked about.
 func (e *env) serveReaders(w gohttp.ResponseWriter, r *gohttp.Request) {
 	if _, err := e.svc.Verifier.VerifyRequest(r); err != nil {
 		w.WriteHeader(gohttp.StatusUnauthorized)
 		return
 	}
 	e.messages.calls.Add(1)
-	rest, ok := strings.CutPrefix(r.URL.Path, "/internal/v1/messages/media/")
-	media, user, ok2 := strings.Cut(rest, "/readers/")
+	var req mediaapi.ReadersRequest
+	if r.Method != gohttp.MethodPost || r.URL.Path != mediaapi.PathMessageReaders ||
+		json.NewDecoder(r.Body).Decode(&req) != nil {
+		w.WriteHeader(gohttp.StatusNotFound)
+		return
+	}
 	e.messages.mu.Lock()
-	allowed, down := e.messages.readers[media+"/"+user], e.messages.down
+	allowed, down := e.messages.readers[req.MediaID.String()+"/"+req.UserID.String()], e.messages.down
+	e.messages.asked = req.Messages
 	e.messages.mu.Unlock()
 	if down {
 		w.WriteHeader(gohttp.StatusBadGateway)
 		return
 	}
-	if !ok || !ok2 || !allowed {
-		w.WriteHeader(gohttp.StatusNotFound)
-		return
-	}
-	w.WriteHeader(gohttp.StatusOK)
+	_ = json.NewEncoder(w).Encode(mediaapi.ReadersResponse{CanRead: allowed && len(req.Messages) > 0})
 }
 
 func freshCassandra(t testing.TB) metaStore {
