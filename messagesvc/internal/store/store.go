@@ -106,6 +106,7 @@ type Store interface {
 	Cursors
 	Receipts
 	Conversations
+	Groups
 	Ping(ctx context.Context) error
 	Close() error
 }

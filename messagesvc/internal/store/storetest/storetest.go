@@ -73,6 +73,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			c.fn(t)
 		})
 	}
+	for _, c := range s.groupCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.fn(t)
+		})
+	}
 }
 
 type suite struct {
