@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# messagesvc: messages, inboxes and delivery cursors.
+# Build from the repository root (the context must hold shared/ and messagesvc/):
+#   docker build -f deploy/docker/messagesvc.Dockerfile -t parleychat/messagesvc:dev .
+# or deploy/docker/build.sh for every image.
+ARG GO_IMAGE=golang:1.26.8
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
+
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+# Each service module builds on its own (replace => ../shared), so the image
+# needs only its module, shared, and parleyctl; the workspace stays out.
+ENV CGO_ENABLED=0 GOWORK=off GOTOOLCHAIN=local GOFLAGS=-trimpath
+COPY shared/go.mod shared/go.sum shared/
+COPY messagesvc/go.mod messagesvc/go.sum messagesvc/
+COPY deploy/parleyctl/go.mod deploy/parleyctl/go.sum deploy/parleyctl/
+RUN cd messagesvc && go mod download && cd ../deploy/parleyctl && go mod download
+COPY shared/ shared/
+COPY messagesvc/ messagesvc/
+COPY deploy/parleyctl/ deploy/parleyctl/
+RUN --mount=type=cache,target=/root/.cache/go-build cd messagesvc && go build -ldflags="-s -w" -o /out/messagesvc ./cmd/messagesvc
+RUN --mount=type=cache,target=/root/.cache/go-build cd deploy/parleyctl && go build -ldflags="-s -w" -o /out/parleyctl .
+# An empty working directory the non-root user owns (distroless has no mkdir).
+RUN mkdir -p /out/home
+
+FROM ${RUNTIME_IMAGE}
+COPY --from=build /out/messagesvc /out/parleyctl /usr/local/bin/
+COPY --from=build --chown=65532:65532 /out/home /var/lib/parley
+WORKDIR /var/lib/parley
+USER 65532:65532
+# Inside a container the listeners bind every interface; the internal one is
+# kept internal by the network (Compose networks, Kubernetes NetworkPolicy).
+ENV CHAT_INTERNAL_ADDR=0.0.0.0:7102
+EXPOSE 7102
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["/usr/local/bin/parleyctl", "health", "http://127.0.0.1:7102/healthz"]
+ENTRYPOINT ["/usr/local/bin/messagesvc"]
