@@ -28,6 +28,9 @@ type Config struct {
 	RouterURL string
 	AuthURL   string
 	GroupsURL string
+	// MediaURL is mediasvc, which attachments are attached through; empty:
+	// attachment ids are stored as sent.
+	MediaURL string
 
 	PushQueue   int
 	PushWorkers int
@@ -62,6 +65,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Cassandra.Migrate, "messages.cassandra.migrate", true, "apply schema migrations at startup")
 	fs.StringVar(&c.RouterURL, "messages.router-url", "http://127.0.0.1:7106", "the region's router, for pushes")
 	fs.StringVar(&c.AuthURL, "messages.auth-url", "http://127.0.0.1:7101", "authsvc, to check that recipients exist")
+	fs.StringVar(&c.MediaURL, "messages.media-url", "", "mediasvc, to attach media to messages (empty: attachment ids are stored unchecked, without metadata)")
 	fs.StringVar(&c.GroupsURL, "messages.groups-url", "", "groupsvc, for group membership (empty: group conversations unavailable)")
 	fs.IntVar(&c.PushQueue, "messages.push-queue", 10_000, "pushes waiting for the router; beyond it pushes are dropped (recipients sync)")
 	fs.IntVar(&c.PushWorkers, "messages.push-workers", 4, "concurrent router calls")
@@ -89,8 +93,9 @@ func (c *Config) Validate() error {
 	default:
 		errsOut = append(errsOut, fmt.Errorf("messages.store.backend %q: want embedded or cassandra", c.Backend))
 	}
-	for name, u := range map[string]string{"messages.router-url": c.RouterURL, "messages.auth-url": c.AuthURL, "messages.groups-url": c.GroupsURL} {
-		if u == "" && name == "messages.groups-url" {
+	for name, u := range map[string]string{"messages.router-url": c.RouterURL, "messages.auth-url": c.AuthURL, "messages.groups-url": c.GroupsURL,
+		"messages.media-url": c.MediaURL} {
+		if u == "" && (name == "messages.groups-url" || name == "messages.media-url") {
 			continue
 		}
 		if p, err := url.Parse(u); err != nil || p.Host == "" {

@@ -85,9 +85,14 @@ func New(ctx context.Context, cfg Config, svc *kit.Service) (*Module, error) {
 		cfg.PushQueue, cfg.PushTimeout, svc.Logger, svc.Ops.Registry)
 	limits := cfg.limits()
 	receipts := usecase.NewReceipts(st, access, gen, pusher)
+	send := usecase.NewSendMessage(st, access, gen, pusher)
+	if cfg.MediaURL != "" {
+		send.WithMedia(clients.NewMedia(kit.NewClient(cfg.MediaURL, rt, cfg.CallTimeout)))
+	}
 	engine, api := svc.InternalEngine()
+	httpapi.RegisterReaders(api, usecase.NewMessageReaders(st, access))
 	httpapi.Register(api, httpapi.UseCases{
-		Send:          usecase.NewSendMessage(st, access, gen, pusher),
+		Send:          send,
 		Sync:          usecase.NewSync(st, limits),
 		History:       usecase.NewHistory(st, access, limits),
 		Typing:        usecase.NewTyping(access, pusher),

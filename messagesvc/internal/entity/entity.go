@@ -22,10 +22,32 @@ type Message struct {
 	// Kind is protocol.KindUser or a group event kind (protocol.Kind*).
 	Kind        string
 	Body        string
-	Attachments []ids.ID
+	Attachments []Attachment
 	// SystemUserIDs and SystemName carry a group event's payload.
 	SystemUserIDs []ids.ID
 	SystemName    string
+}
+
+// Attachment is one media a message carries, with the metadata mediasvc
+// returned when the message attached it (only the ID when messagesvc runs
+// without mediasvc). Stored with the message, so pushes, sync and history
+// show it without asking mediasvc.
+type Attachment struct {
+	ID     ids.ID
+	Mime   string
+	Size   int64
+	Name   string
+	Width  int
+	Height int
+}
+
+// AttachmentIDs returns the ids of m's attachments.
+func (m Message) AttachmentIDs() []ids.ID {
+	out := make([]ids.ID, len(m.Attachments))
+	for i, a := range m.Attachments {
+		out[i] = a.ID
+	}
+	return out
 }
 
 // SentAt is when the message was accepted: its id's time.

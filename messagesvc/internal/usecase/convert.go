@@ -17,7 +17,8 @@ func ToProtocol(m entity.Message) protocol.Message {
 		SentAtMs:       protocol.MillisOf(m.SentAt()),
 	}
 	for _, a := range m.Attachments {
-		out.Attachments = append(out.Attachments, protocol.Attachment{ID: protocol.MediaID(a)})
+		out.Attachments = append(out.Attachments, protocol.Attachment{ID: protocol.MediaID(a.ID), Mime: a.Mime,
+			Size: a.Size, Name: a.Name, Width: a.Width, Height: a.Height})
 	}
 	if len(m.SystemUserIDs) > 0 || m.SystemName != "" {
 		ev := &protocol.SystemEvent{Name: m.SystemName}

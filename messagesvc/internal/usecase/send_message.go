@@ -22,6 +22,7 @@ type SendMessage struct {
 	access *Access
 	ids    IDs
 	pusher *Pusher
+	media  Media // nil: attachment ids are stored unchecked (attachments.go)
 }
 
 // NewSendMessage returns the send use case.
@@ -44,9 +45,6 @@ func (uc *SendMessage) Send(ctx context.Context, from Sender, f *protocol.Send) 
 		ID: uc.ids.Next(), Conversation: f.ConversationID, SenderID: from.UserID, SenderDevice: from.DeviceID,
 		ClientMsgID: f.ClientMsgID, Kind: protocol.KindUser, Body: f.Body,
 	}
-	for _, a := range f.AttachmentIDs {
-		msg.Attachments = append(msg.Attachments, ids.ID(a))
-	}
 	owner, fresh, err := uc.store.ClaimSend(ctx, from.UserID, DedupKey(f.ConversationID, f.ClientMsgID), msg.ID)
 	if err != nil {
 		return nil, err
@@ -64,6 +62,9 @@ func (uc *SendMessage) Send(ctx context.Context, from Sender, f *protocol.Send) 
 		// The first attempt claimed the key but did not finish: finish it
 		// now under the claimed id.
 		msg.ID = owner
+	}
+	if err := uc.attach(ctx, from.UserID, &msg, f.AttachmentIDs); err != nil {
+		return nil, err
 	}
 	entries, err := uc.persist(ctx, msg, members)
 	if err != nil {

@@ -57,7 +57,7 @@ func TestSendWithAttachmentsStoresTheirIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs := h.messages(conv)
-	if len(msgs) != 1 || msgs[0].ID != ids.ID(ack.MessageID) || !slices.Equal(msgs[0].Attachments, []ids.ID{77, 78}) {
+	if len(msgs) != 1 || msgs[0].ID != ids.ID(ack.MessageID) || !slices.Equal(msgs[0].AttachmentIDs(), []ids.ID{77, 78}) {
 		t.Fatalf("stored = %+v", msgs)
 	}
 }

@@ -11,8 +11,8 @@ const (
 
 	cqlClaimSend = `INSERT INTO {keyspace}.send_dedup (sender_id, client_msg_id, message_id) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`
 
-	messageColumns    = `message_id, sender_id, sender_device, client_msg_id, kind, body, attachments, system_user_ids, system_name`
-	cqlInsertMessage  = `INSERT INTO {keyspace}.messages (conversation_id, bucket, ` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	messageColumns    = `message_id, sender_id, sender_device, client_msg_id, kind, body, attachments, system_user_ids, system_name, attachment_info`
+	cqlInsertMessage  = `INSERT INTO {keyspace}.messages (conversation_id, bucket, ` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	cqlSelectMessages = `SELECT ` + messageColumns + ` FROM {keyspace}.messages WHERE conversation_id = ? AND bucket = ? AND message_id IN ?`
 	cqlHistoryBefore  = `SELECT ` + messageColumns + ` FROM {keyspace}.messages WHERE conversation_id = ? AND bucket = ? AND message_id < ? LIMIT ?`
 	cqlHistoryAfter   = `SELECT ` + messageColumns + ` FROM {keyspace}.messages WHERE conversation_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC LIMIT ?`

@@ -26,7 +26,8 @@ func (s *Store) PutMessage(ctx context.Context, m entity.Message) error {
 	}
 	err := s.query(ctx, s.cql.insertMessage, string(m.Conversation), b, int64(m.ID), unsetInt(int64(m.SenderID)),
 		unsetText(m.SenderDevice), unsetText(m.ClientMsgID), unsetText(m.Kind), unsetText(m.Body),
-		unsetList(m.Attachments), unsetList(m.SystemUserIDs), unsetText(m.SystemName)).Exec()
+		unsetList(m.AttachmentIDs()), unsetList(m.SystemUserIDs), unsetText(m.SystemName),
+		unsetAttachmentInfo(m.Attachments)).Exec()
 	return storeErr("write message", err)
 }
 
@@ -99,13 +100,14 @@ func (s *Store) scanMessages(conv protocol.ConversationID, q *gocql.Query) ([]en
 	for sc.Next() {
 		var id, sender int64
 		var attachments, systemUsers []int64
+		var info []attachmentUDT
 		m := entity.Message{Conversation: conv}
 		if err := sc.Scan(&id, &sender, &m.SenderDevice, &m.ClientMsgID, &m.Kind, &m.Body, &attachments,
-			&systemUsers, &m.SystemName); err != nil {
+			&systemUsers, &m.SystemName, &info); err != nil {
 			return nil, storeErr("read messages", err)
 		}
 		m.ID, m.SenderID = ids.ID(id), ids.ID(sender)
-		m.Attachments, m.SystemUserIDs = toIDs(attachments), toIDs(systemUsers)
+		m.Attachments, m.SystemUserIDs = toAttachments(attachments, info), toIDs(systemUsers)
 		out = append(out, m)
 	}
 	if err := sc.Err(); err != nil {

@@ -13,25 +13,29 @@ import (
 // a record is found by; records carry the rest.
 
 type messageRecord struct {
-	SenderID      int64   `json:"sender_id"`
-	SenderDevice  string  `json:"sender_device,omitempty"`
-	ClientMsgID   string  `json:"client_msg_id,omitempty"`
-	Kind          string  `json:"kind,omitempty"`
-	Body          string  `json:"body,omitempty"`
-	Attachments   []int64 `json:"attachments,omitempty"`
-	SystemUserIDs []int64 `json:"system_user_ids,omitempty"`
-	SystemName    string  `json:"system_name,omitempty"`
+	SenderID     int64   `json:"sender_id"`
+	SenderDevice string  `json:"sender_device,omitempty"`
+	ClientMsgID  string  `json:"client_msg_id,omitempty"`
+	Kind         string  `json:"kind,omitempty"`
+	Body         string  `json:"body,omitempty"`
+	Attachments  []int64 `json:"attachments,omitempty"`
+	// AttachmentInfo is the attachments' metadata (attachments.go); old
+	// records have the ids only.
+	AttachmentInfo []attachmentRecord `json:"attachment_info,omitempty"`
+	SystemUserIDs  []int64            `json:"system_user_ids,omitempty"`
+	SystemName     string             `json:"system_name,omitempty"`
 }
 
 func toMessageRecord(m entity.Message) messageRecord {
 	return messageRecord{SenderID: int64(m.SenderID), SenderDevice: m.SenderDevice, ClientMsgID: m.ClientMsgID,
-		Kind: m.Kind, Body: m.Body, Attachments: fromIDs(m.Attachments), SystemUserIDs: fromIDs(m.SystemUserIDs),
+		Kind: m.Kind, Body: m.Body, Attachments: fromIDs(m.AttachmentIDs()),
+		AttachmentInfo: toAttachmentRecords(m.Attachments), SystemUserIDs: fromIDs(m.SystemUserIDs),
 		SystemName: m.SystemName}
 }
 
 func (r messageRecord) entity(conv protocol.ConversationID, id ids.ID) entity.Message {
 	return entity.Message{ID: id, Conversation: conv, SenderID: ids.ID(r.SenderID), SenderDevice: r.SenderDevice,
-		ClientMsgID: r.ClientMsgID, Kind: r.Kind, Body: r.Body, Attachments: toIDs(r.Attachments),
+		ClientMsgID: r.ClientMsgID, Kind: r.Kind, Body: r.Body, Attachments: r.attachments(),
 		SystemUserIDs: toIDs(r.SystemUserIDs), SystemName: r.SystemName}
 }
 

@@ -16,7 +16,7 @@ func (s *suite) putRoundTrip(t *testing.T) {
 	conv := s.group()
 	full := entity.Message{ID: s.ids.Next(), Conversation: conv, SenderID: s.ids.Next(), SenderDevice: "laptop",
 		ClientMsgID: unique("client-"), Kind: protocol.KindUser, Body: "héllo, wörld ✓",
-		Attachments: []ids.ID{s.ids.Next(), s.ids.Next(), s.ids.Next()}}
+		Attachments: []entity.Attachment{{ID: s.ids.Next()}, {ID: s.ids.Next()}, {ID: s.ids.Next()}}}
 	event := entity.Message{ID: s.ids.Next(), Conversation: conv, SenderID: s.ids.Next(),
 		Kind: protocol.KindMemberAdded, SystemUserIDs: []ids.ID{s.ids.Next(), s.ids.Next()}, SystemName: "Team"}
 	bare := entity.Message{ID: s.ids.Next(), Conversation: conv, SenderID: s.ids.Next(), Kind: protocol.KindUser, Body: "x"}

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"HistoryPagesBackwardAcrossBuckets", s.historyBackward},
 		{"HistoryPagesForwardAcrossBuckets", s.historyForward},
 		{"HistoryMoreIsExactWhenPagesDivideEvenly", s.historyMoreExact},
+		{"AttachmentMetadataRoundTripsThroughGetAndHistory", s.attachmentMetadata},
 
 		{"InboxAppendRoundTripsEveryField", s.inboxRoundTrip},
 		{"InboxAppendTwiceIsOneEntry", s.inboxIdempotent},
