@@ -47,6 +47,7 @@ type Config struct {
 	RateLimits        string
 	MaxFrameBytes     int
 	MaxBodyChars      int
+	ReaderGoroutines  bool
 }
 
 // RegisterFlags registers every flag of the gateway.
@@ -80,6 +81,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"per-connection token buckets, action=per_minute:burst")
 	fs.IntVar(&c.MaxFrameBytes, "gateway.max-frame-bytes", protocol.DefaultLimits().MaxFrameBytes, "largest client frame")
 	fs.IntVar(&c.MaxBodyChars, "gateway.max-body-chars", protocol.DefaultLimits().MaxBodyChars, "longest message body, in characters")
+	fs.BoolVar(&c.ReaderGoroutines, "gateway.reader-goroutines", false,
+		"one reader goroutine per connection instead of the epoll poller (more memory per idle connection; the fallback where epoll is missing)")
 }
 
 // Validate checks the configuration.

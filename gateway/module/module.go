@@ -84,15 +84,16 @@ func New(cfg Config, svc *kit.Service) (*Module, error) {
 
 	rates, _ := cfg.rates()
 	m.ws = wsapi.New(wsapi.Config{
-		Limits:          cfg.limits(),
-		AllowedOrigins:  cfg.AllowedOrigins,
-		MaxConns:        cfg.MaxConns,
-		Queue:           conn.Options{MaxQueue: cfg.SendQueue, WriteTimeout: cfg.WriteTimeout},
-		Sweep:           m.sweepConfig(),
-		UpstreamTimeout: cfg.UpstreamTimeout,
-		Rates:           rates,
-		MaxStrikes:      10,
-		GatewayID:       gatewayID,
+		Limits:           cfg.limits(),
+		AllowedOrigins:   cfg.AllowedOrigins,
+		MaxConns:         cfg.MaxConns,
+		Queue:            conn.Options{MaxQueue: cfg.SendQueue, WriteTimeout: cfg.WriteTimeout},
+		Sweep:            m.sweepConfig(),
+		UpstreamTimeout:  cfg.UpstreamTimeout,
+		Rates:            rates,
+		MaxStrikes:       10,
+		GatewayID:        gatewayID,
+		ReaderGoroutines: cfg.ReaderGoroutines,
 	}, h, verifier, upstreams(cfg, rt), wsapi.NewMetrics(svc.Ops.Registry), hubMetrics, svc.Logger)
 
 	internalapi.Register(internalGroup, h, m.startDrain)
@@ -215,6 +216,7 @@ func (m *Module) drain() {
 	dctx, cancel := context.WithTimeout(context.Background(), m.cfg.DrainTimeout)
 	defer cancel()
 	m.ws.Drain(dctx, m.cfg.DrainSpread)
+	m.ws.Close()
 	logger.Info("drained")
 }
 

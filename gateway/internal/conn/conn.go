@@ -21,6 +21,8 @@ type Options struct {
 	MaxQueue int
 	// WriteTimeout bounds one flush of the queue.
 	WriteTimeout time.Duration
+	// OnClosed (may be nil) is called once, after the socket is closed.
+	OnClosed func(*Conn)
 }
 
 // Identity is who a connection belongs to, fixed at authentication.
@@ -211,6 +213,9 @@ func (c *Conn) closeSocket() {
 	c.mu.Unlock()
 	_ = c.ws.Close()
 	close(c.done)
+	if c.opt.OnClosed != nil {
+		c.opt.OnClosed(c)
+	}
 }
 
 // Closing reports whether the connection takes no more sends.

@@ -163,7 +163,8 @@ func runClientProcess(spec string) {
 	}
 }
 
-func waitFor(b *testing.B, what string, wait time.Duration, cond func() bool) {
+func waitFor(b testing.TB, what string, wait time.Duration, cond func() bool) {
+	b.Helper()
 	deadline := time.Now().Add(wait)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -96,6 +96,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.server = wsapi.New(cfg, e.hub, e.verifier, ups, wsapi.NewMetrics(e.reg), e.hm, logger)
 	e.srv = httptest.NewServer(e.server)
+	t.Cleanup(e.server.Close)
 	t.Cleanup(e.srv.Close)
 	return e
 }

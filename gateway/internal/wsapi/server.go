@@ -56,6 +56,9 @@ type Config struct {
 	// MaxStrikes is how many rejected frames in a row close the connection.
 	MaxStrikes int
 	GatewayID  string
+	// ReaderGoroutines gives every connection its own reader goroutine
+	// instead of the epoll poller (the only way on systems without epoll).
+	ReaderGoroutines bool
 }
 
 // Server is the WebSocket endpoint of one gateway.
@@ -69,6 +72,10 @@ type Server struct {
 	hubMetrics *hub.Metrics
 	origins    map[string]bool
 	upgrader   websocket.Upgrader
+
+	// poller watches idle sockets (nil: one reader goroutine per
+	// connection, as on systems without epoll).
+	poller *poller
 
 	nextID      atomic.Uint64
 	draining    atomic.Bool
@@ -95,7 +102,30 @@ func New(cfg Config, h *hub.Hub, verifier Verifier, upstreams map[string]Upstrea
 		// browser learns why from close code 4408.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
+	if !cfg.ReaderGoroutines {
+		p, err := newPoller(logger)
+		if err != nil {
+			logger.Warn("no poller: one reader goroutine per connection", slog.Any("err", err))
+		}
+		s.poller = p
+	}
+	s.cfg.Queue.OnClosed = s.closed
 	return s
+}
+
+// closed forgets a closed connection.
+func (s *Server) closed(c *conn.Conn) {
+	if s.poller != nil {
+		s.poller.remove(c.ID)
+	}
+	s.hub.Remove(c)
+}
+
+// Close stops the poller; connections must be gone already (Drain).
+func (s *Server) Close() {
+	if s.poller != nil {
+		s.poller.close()
+	}
 }
 
 // writePool lends write buffers to connections only while they write.
@@ -152,7 +182,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := upgradeToken(r)
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	gated := &gatedWriter{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(gated, r, nil)
 	if err != nil {
 		s.metrics.upgrades.WithLabelValues("bad_handshake").Inc()
 		return // the upgrader has answered with an HTTP error
@@ -172,13 +203,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// would wait for it until its deadline.
 		s.goAway(c, time.Duration(s.drainSpread.Load()))
 	}
-	// The reader runs on its own goroutine so this handler returns: net/http
-	// then frees the request, the response and its buffers, which would
-	// otherwise stay alive as long as the connection.
-	go func() {
-		defer s.hub.Remove(c)
-		newSession(s, c, token).readLoop()
-	}()
+	// This handler returns either way: net/http then frees the request, the
+	// response and its buffers, which would otherwise stay alive as long as
+	// the connection.
+	ss := newSession(s, c, token)
+	if s.poller != nil && gated.gate != nil {
+		ss.gate = gated.gate
+		ss.configure()
+		if err := s.poller.add(ss, gated.gate.raw); err == nil {
+			return
+		}
+		s.logger.Warn("poller refused a connection; it gets a reader goroutine", slog.Any("err", err))
+	}
+	go ss.readLoop()
 }
 
 // goAway tells c to reconnect elsewhere after a random delay within spread,

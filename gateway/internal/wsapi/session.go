@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,6 +29,11 @@ type session struct {
 	// idle session then holds none (four limiters and a map built at auth
 	// cost about 560 bytes per connection).
 	limiters [len(rateActions)]*rate.Limiter
+
+	// gate and state are set when the poller, not a reader goroutine,
+	// watches the socket (see poll.go).
+	gate  *frameGate
+	state atomic.Int32
 }
 
 // rateActions are the rate-limited actions, in the order of session.limiters.
@@ -37,20 +43,30 @@ func newSession(s *Server, c *conn.Conn, upgradeToken string) *session {
 	return &session{s: s, c: c, upgradeToken: upgradeToken}
 }
 
-func (ss *session) readLoop() {
+// configure sets gorilla's limits and keep-alive handlers.
+func (ss *session) configure() {
 	ws := ss.c.WS()
 	// Frames a bit above the limit get a payload_too_large error frame;
 	// far above it, gorilla closes with 1009 without reading them.
 	ws.SetReadLimit(int64(4 * ss.s.cfg.Limits.MaxFrameBytes))
 	ws.SetPongHandler(func(string) error { ss.c.TouchRead(time.Now()); return nil })
-	ws.SetPingHandler(func(data string) error {
-		ss.c.TouchRead(time.Now())
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
-		}
-		return err
-	})
+	ws.SetPingHandler(func(data string) error { return ss.pong([]byte(data)) })
+}
+
+// pong answers a client's ping.
+func (ss *session) pong(data []byte) error {
+	ss.c.TouchRead(time.Now())
+	err := ss.c.WS().WriteControl(websocket.PongMessage, data, time.Now().Add(time.Second))
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return nil
+	}
+	return err
+}
+
+// readLoop is the reader of a connection the poller does not watch.
+func (ss *session) readLoop() {
+	ss.configure()
+	ws := ss.c.WS()
 	for {
 		kind, data, err := ws.ReadMessage()
 		if err != nil {

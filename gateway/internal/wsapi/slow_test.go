@@ -28,7 +28,7 @@ func TestSlowConsumerIsClosedWith4001WhileAnotherClientKeepsGettingEveryPush(t *
 	defer fast.Close()
 	slow := e.rawAuth(2, "slow")
 	_ = slow.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4096)
-	_ = e.hub.Get(2, "slow").WS().UnderlyingConn().(*net.TCPConn).SetWriteBuffer(4096)
+	_ = serverSocket(e.hub.Get(2, "slow").WS().UnderlyingConn()).SetWriteBuffer(4096)
 
 	fastConn := routerapi.Conn{UserID: 1, DeviceID: "fast"}
 	slowConn := routerapi.Conn{UserID: 2, DeviceID: "slow"}
@@ -79,4 +79,13 @@ func TestSlowConsumerIsClosedWith4001WhileAnotherClientKeepsGettingEveryPush(t *
 	if _, err := fast.Ping(ctx5(t)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// serverSocket is the TCP socket under the gateway's side of a connection,
+// which sits behind the poller's frame gate.
+func serverSocket(c net.Conn) *net.TCPConn {
+	if g, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = g.NetConn()
+	}
+	return c.(*net.TCPConn)
 }

@@ -239,7 +239,7 @@ func TestDrainCutsAStuckClientWhenItsDeadlinePasses(t *testing.T) {
 	}))
 	ws := e.rawAuth(1, "stuck")
 	_ = ws.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4096)
-	_ = e.hub.Get(1, "stuck").WS().UnderlyingConn().(*net.TCPConn).SetWriteBuffer(4096)
+	_ = serverSocket(e.hub.Get(1, "stuck").WS().UnderlyingConn()).SetWriteBuffer(4096)
 	frame := []byte(`{"v":1,"type":"x","pad":"` + strings.Repeat("x", 32<<10) + `"}`)
 	// Fill the socket (the queue is big enough never to overflow) so the
 	// goaway and the close frame cannot get through.
