@@ -22,7 +22,10 @@ const TestSecret = "test-internal-secret-0123456789abcdef"
 
 // Binary is a service binary built and started for a test.
 type Binary struct {
-	cmd       *exec.Cmd
+	cmd *exec.Cmd
+	// mu guards listeners: a process running several services keeps logging
+	// "listening" lines after the wanted listeners were found.
+	mu        sync.Mutex
 	listeners map[string]string
 	exited    chan error
 }
@@ -79,11 +82,13 @@ func Start(t testing.TB, binary string, args []string, wantListeners ...string) 
 				Msg, Listener, Addr string
 			}
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+				b.mu.Lock()
 				b.listeners[rec.Listener] = rec.Addr
 				if !closed && hasAll(b.listeners, wantListeners) {
 					closed = true
 					close(found)
 				}
+				b.mu.Unlock()
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
@@ -121,7 +126,11 @@ func (b *Binary) Pid() int { return b.cmd.Process.Pid }
 func (b *Binary) URL() string { return "http://" + b.Addr("internal") }
 
 // Addr returns the bound address of listener.
-func (b *Binary) Addr(listener string) string { return b.listeners[listener] }
+func (b *Binary) Addr(listener string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.listeners[listener]
+}
 
 // Get fetches path from listener and returns status and body.
 func (b *Binary) Get(t testing.TB, listener, path string) (int, string) {
