@@ -28,6 +28,7 @@ type Config struct {
 	RouterURL string
 	AuthURL   string
 	GroupsURL string
+	Group     GroupConfig // config_groups.go
 	// MediaURL is mediasvc, which attachments are attached through; empty:
 	// attachment ids are stored as sent.
 	MediaURL string
@@ -67,6 +68,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AuthURL, "messages.auth-url", "http://127.0.0.1:7101", "authsvc, to check that recipients exist")
 	fs.StringVar(&c.MediaURL, "messages.media-url", "", "mediasvc, to attach media to messages (empty: attachment ids are stored unchecked, without metadata)")
 	fs.StringVar(&c.GroupsURL, "messages.groups-url", "", "groupsvc, for group membership (empty: group conversations unavailable)")
+	c.Group.registerFlags(fs)
 	fs.IntVar(&c.PushQueue, "messages.push-queue", 10_000, "pushes waiting for the router; beyond it pushes are dropped (recipients sync)")
 	fs.IntVar(&c.PushWorkers, "messages.push-workers", 4, "concurrent router calls")
 	fs.DurationVar(&c.PushTimeout, "messages.push-timeout", 3*time.Second, "timeout of one router call")
@@ -105,6 +107,7 @@ func (c *Config) Validate() error {
 	if c.PushQueue < 1 || c.PushWorkers < 1 || c.PushTimeout <= 0 || c.CallTimeout <= 0 {
 		errsOut = append(errsOut, errors.New("messages.push-queue, push-workers, push-timeout and call-timeout must be positive"))
 	}
+	errsOut = append(errsOut, c.Group.validate())
 	if err := c.limits().Validate(); err != nil {
 		errsOut = append(errsOut, err)
 	}

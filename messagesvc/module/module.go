@@ -79,7 +79,10 @@ func New(ctx context.Context, cfg Config, svc *kit.Service) (*Module, error) {
 	svc.Ops.AddProbe("store", st.Ping)
 
 	rt := &svcauth.Transport{Signer: svc.Signer, Base: clients.NewTransport()}
-	var groups usecase.Groups // groupsvc arrives with its own issue; until then nil means "unavailable"
+	var groups usecase.Groups // nil: group conversations are unavailable
+	if cfg.GroupsURL != "" {
+		groups = clients.NewGroups(kit.NewClient(cfg.GroupsURL, rt, cfg.CallTimeout), cfg.Group.CacheTTL)
+	}
 	access := usecase.NewAccess(clients.NewUsers(kit.NewClient(cfg.AuthURL, rt, cfg.CallTimeout)), groups)
 	pusher := usecase.NewPusher(clients.NewRouter(kit.NewClient(cfg.RouterURL, rt, cfg.PushTimeout)),
 		cfg.PushQueue, cfg.PushTimeout, svc.Logger, svc.Ops.Registry)
@@ -89,15 +92,18 @@ func New(ctx context.Context, cfg Config, svc *kit.Service) (*Module, error) {
 	if cfg.MediaURL != "" {
 		send.WithMedia(clients.NewMedia(kit.NewClient(cfg.MediaURL, rt, cfg.CallTimeout)))
 	}
+	syncUC, convs := usecase.NewSync(st, limits), usecase.NewConversations(st, receipts)
 	engine, api := svc.InternalEngine()
+	wireGroups(cfg.Group, groups, api, groupWiring{store: st, access: access, ids: gen, pusher: pusher, send: send,
+		sync: syncUC, convs: convs, receipts: receipts, logger: svc.Logger})
 	httpapi.RegisterReaders(api, usecase.NewMessageReaders(st, access))
 	httpapi.Register(api, httpapi.UseCases{
 		Send:          send,
-		Sync:          usecase.NewSync(st, limits),
+		Sync:          syncUC,
 		History:       usecase.NewHistory(st, access, limits),
 		Typing:        usecase.NewTyping(access, pusher),
 		Receipts:      receipts,
-		Conversations: usecase.NewConversations(st, receipts),
+		Conversations: convs,
 		Limits:        limits,
 	})
 	internal, err := kit.Listen("internal", cfg.Internal, engine, svc.Logger)

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/parleychat/parley/shared/errs"
+	"github.com/parleychat/parley/shared/groupapi"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/protocol"
 )
@@ -20,7 +21,8 @@ type Access struct {
 func NewAccess(users Users, groups Groups) *Access { return &Access{users: users, groups: groups} }
 
 // Members returns everyone in conv if user is one of them. A user outside
-// the conversation learns nothing more than not_found.
+// the conversation (or removed from the group) learns nothing more than
+// not_found.
 func (a *Access) Members(ctx context.Context, user ids.ID, conv protocol.ConversationID) ([]ids.ID, error) {
 	if low, high, ok := conv.Direct(); ok {
 		if user != ids.ID(low) && user != ids.ID(high) {
@@ -28,21 +30,43 @@ func (a *Access) Members(ctx context.Context, user ids.ID, conv protocol.Convers
 		}
 		return []ids.ID{ids.ID(low), ids.ID(high)}, nil
 	}
-	group, ok := conv.Group()
-	if !ok {
-		return nil, errs.New(errs.InvalidArgument, "conversation_id: not a conversation id").WithDetail("field", "conversation_id")
-	}
-	if a.groups == nil {
-		return nil, errs.New(errs.Unavailable, "group conversations are not available on this server")
-	}
-	members, err := a.groups.Members(ctx, ids.ID(group))
+	roster, _, err := a.Group(ctx, user, conv)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(members, user) {
-		return nil, errs.New(errs.NotFound, "no such conversation")
+	return memberIDs(roster), nil
+}
+
+// Group returns the roster of group conversation conv and user's
+// membership in it, or not_found when user is not a current member.
+func (a *Access) Group(ctx context.Context, user ids.ID, conv protocol.ConversationID) (groupapi.Roster, groupapi.Member, error) {
+	group, ok := conv.Group()
+	if !ok {
+		return groupapi.Roster{}, groupapi.Member{}, errs.New(errs.InvalidArgument, "conversation_id: not a group conversation id").WithDetail("field", "conversation_id")
 	}
-	return members, nil
+	if a.groups == nil {
+		return groupapi.Roster{}, groupapi.Member{}, errs.New(errs.Unavailable, "group conversations are not available on this server")
+	}
+	roster, err := a.groups.Roster(ctx, ids.ID(group))
+	if errs.Is(err, errs.NotFound) {
+		return groupapi.Roster{}, groupapi.Member{}, errs.New(errs.NotFound, "no such conversation")
+	}
+	if err != nil {
+		return groupapi.Roster{}, groupapi.Member{}, err
+	}
+	i := slices.IndexFunc(roster.Members, func(m groupapi.Member) bool { return m.User == user })
+	if i < 0 {
+		return groupapi.Roster{}, groupapi.Member{}, errs.New(errs.NotFound, "no such conversation")
+	}
+	return roster, roster.Members[i], nil
+}
+
+func memberIDs(r groupapi.Roster) []ids.ID {
+	out := make([]ids.ID, len(r.Members))
+	for i, m := range r.Members {
+		out[i] = m.User
+	}
+	return out
 }
 
 // Others returns members without user.

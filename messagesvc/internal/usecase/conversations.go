@@ -23,6 +23,7 @@ type ConversationItem struct {
 type Conversations struct {
 	store    store.Store
 	receipts *Receipts
+	groups   Groups // nil: direct conversations only (group_conversations.go)
 }
 
 // NewConversations returns the conversation list use case.
@@ -43,12 +44,17 @@ func (uc *Conversations) List(ctx context.Context, user ids.ID, before ids.ID, l
 	if err != nil {
 		return nil, err
 	}
+	rows, visibleFrom, err := uc.withGroups(ctx, user, rows, before, limit)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ConversationItem, 0, len(rows))
 	for _, r := range rows {
 		item := ConversationItem{ConversationID: r.Conversation}
+		first := visibleFrom[r.Conversation]
 		if msgs, err := uc.store.GetMessages(ctx, r.Conversation, []ids.ID{r.LastMessageID}); err != nil {
 			return nil, err
-		} else if len(msgs) == 1 {
+		} else if len(msgs) == 1 && msgs[0].ID >= first {
 			m := forUser(msgs[0], protocol.UserID(user))
 			item.LastMessage = &m
 		}
@@ -57,7 +63,7 @@ func (uc *Conversations) List(ctx context.Context, user ids.ID, before ids.ID, l
 			return nil, err
 		}
 		item.ReadUpTo = protocol.MessageID(wm.UpTo)
-		if item.Unread, err = uc.receipts.Unread(ctx, user, r.Conversation, wm.UpTo); err != nil {
+		if item.Unread, err = uc.receipts.Unread(ctx, user, r.Conversation, max(wm.UpTo, first-1)); err != nil {
 			return nil, err
 		}
 		out = append(out, item)

@@ -18,6 +18,7 @@ import (
 	"github.com/parleychat/parley/messagesvc/internal/store/embedded"
 	"github.com/parleychat/parley/messagesvc/internal/usecase"
 	"github.com/parleychat/parley/shared/errs"
+	"github.com/parleychat/parley/shared/groupapi"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/protocol"
 	"github.com/parleychat/parley/shared/routerapi"
@@ -97,15 +98,38 @@ func (u *usersStub) add(user ids.ID) {
 	u.known[user] = true
 }
 
-// groupsStub is groupsvc: members per group.
-type groupsStub struct{ members map[ids.ID][]ids.ID }
+// groupsStub is groupsvc: members per group, each joined at joined[group][user]
+// (unix ms; absent: at the epoch, so they see everything).
+type groupsStub struct {
+	members     map[ids.ID][]ids.ID
+	joined      map[ids.ID]map[ids.ID]int64
+	invalidated []ids.ID
+}
 
-func (g *groupsStub) Members(_ context.Context, group ids.ID) ([]ids.ID, error) {
+func (g *groupsStub) Roster(_ context.Context, group ids.ID) (groupapi.Roster, error) {
 	m, ok := g.members[group]
 	if !ok {
-		return nil, errs.New(errs.NotFound, "no such group")
+		return groupapi.Roster{}, errs.New(errs.NotFound, "no such group")
 	}
-	return slices.Clone(m), nil
+	r := groupapi.Roster{Group: group, Version: 1}
+	for _, u := range m {
+		r.Members = append(r.Members, groupapi.Member{User: u, Role: groupapi.RoleMember, JoinedAtMs: g.joined[group][u]})
+	}
+	return r, nil
+}
+
+func (g *groupsStub) Memberships(_ context.Context, user ids.ID) ([]groupapi.Membership, error) {
+	var out []groupapi.Membership
+	for group, m := range g.members {
+		if slices.Contains(m, user) {
+			out = append(out, groupapi.Membership{Group: group, Role: groupapi.RoleMember, JoinedAtMs: g.joined[group][user]})
+		}
+	}
+	return out, nil
+}
+
+func (g *groupsStub) Invalidate(group ids.ID, _ int64, _ []ids.ID) {
+	g.invalidated = append(g.invalidated, group)
 }
 
 // faultyStore is the real embedded store with injected failures of single
@@ -163,6 +187,7 @@ type options struct {
 	groups      usecase.Groups // nil: groupsvc not configured
 	pushQueue   int            // default 1024
 	startPusher bool           // run the pusher's worker (default in newHarness)
+	pointerMax  int            // groups: largest with inbox pointers (0: the default)
 }
 
 // harness wires the use cases to a real embedded store in a temp dir and
@@ -225,6 +250,12 @@ func newHarnessWith(t *testing.T, o options) *harness {
 	h.typing = usecase.NewTyping(h.access, h.pusher)
 	h.receipts = usecase.NewReceipts(uses, h.access, gen, h.pusher)
 	h.convs = usecase.NewConversations(uses, h.receipts)
+	if o.groups != nil {
+		h.send.SetGroupFanout(usecase.GroupFanout{PointerMax: o.pointerMax})
+		h.sync.SetGroups(o.groups, h.access)
+		h.convs.SetGroups(o.groups)
+		h.receipts.SetGroupReceipts(usecase.GroupReceiptsConfig{Window: 5 * time.Millisecond, ReadersMax: 4, Logger: discard})
+	}
 	h.stopPusher = func() {}
 	if o.startPusher {
 		h.startPusher()

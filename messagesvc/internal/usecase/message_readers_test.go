@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleychat/parley/messagesvc/internal/usecase"
 	"github.com/parleychat/parley/shared/errs"
+	"github.com/parleychat/parley/shared/groupapi"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/protocol"
 )
@@ -13,9 +14,15 @@ import (
 // failingGroups is groupsvc failing.
 type failingGroups struct{}
 
-func (failingGroups) Members(context.Context, ids.ID) ([]ids.ID, error) {
+func (failingGroups) Roster(context.Context, ids.ID) (groupapi.Roster, error) {
+	return groupapi.Roster{}, errs.New(errs.Unavailable, "groupsvc down")
+}
+
+func (failingGroups) Memberships(context.Context, ids.ID) ([]groupapi.Membership, error) {
 	return nil, errs.New(errs.Unavailable, "groupsvc down")
 }
+
+func (failingGroups) Invalidate(ids.ID, int64, []ids.ID) {}
 
 func TestMessageReadersAreTheSenderAndTheOtherUserOfADirectMessage(t *testing.T) {
 	h := newHarness(t)

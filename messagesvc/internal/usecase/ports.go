@@ -5,6 +5,7 @@ package usecase
 import (
 	"context"
 
+	"github.com/parleychat/parley/shared/groupapi"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/routerapi"
 )
@@ -20,10 +21,16 @@ type Users interface {
 	Exists(ctx context.Context, user ids.ID) (bool, error)
 }
 
-// Groups answers group membership (groupsvc owns it).
+// Groups answers group membership (groupsvc owns it, shared/groupapi).
+// Implementations may cache; Invalidate drops what a group event changed.
 type Groups interface {
-	// Members returns the current members of group, or NotFound.
-	Members(ctx context.Context, group ids.ID) ([]ids.ID, error)
+	// Roster returns the group's current members, or NotFound.
+	Roster(ctx context.Context, group ids.ID) (groupapi.Roster, error)
+	// Memberships returns the groups user is a current member of.
+	Memberships(ctx context.Context, user ids.ID) ([]groupapi.Membership, error)
+	// Invalidate says group's roster changed to version (0: unknown) and
+	// with it the memberships of users.
+	Invalidate(group ids.ID, version int64, users []ids.ID)
 }
 
 // IDs hands out time-ordered ids.

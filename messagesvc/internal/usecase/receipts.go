@@ -34,6 +34,7 @@ type Receipts struct {
 	ids    IDs
 	pusher *Pusher
 	now    func() time.Time
+	group  *groupReceipts // nil: no receipts in groups (group_receipts.go)
 }
 
 // NewReceipts returns the receipts use case.
@@ -44,6 +45,9 @@ func NewReceipts(s store.Store, access *Access, gen IDs, pusher *Pusher) *Receip
 // Received records that dev stored msgIDs of conv and, with a cursor,
 // everything in its inbox up to it.
 func (uc *Receipts) Received(ctx context.Context, dev Sender, conv protocol.ConversationID, msgIDs []ids.ID, cursor string) error {
+	if _, ok := conv.Group(); ok {
+		return uc.groupReceived(ctx, dev, conv, msgIDs, cursor)
+	}
 	now := uc.now()
 	seq, err := decodeClientCursor(cursor, now)
 	if err != nil {
@@ -108,6 +112,9 @@ func uniq(v []ids.ID) []ids.ID {
 // other members get a read receipt and the reader's devices the new read
 // state with the remaining unread count.
 func (uc *Receipts) Read(ctx context.Context, dev Sender, conv protocol.ConversationID, upTo ids.ID) error {
+	if _, ok := conv.Group(); ok {
+		return uc.groupRead(ctx, dev, conv, upTo)
+	}
 	members, err := uc.access.Members(ctx, dev.UserID, conv)
 	if err != nil {
 		return err
@@ -147,7 +154,10 @@ func (uc *Receipts) Unread(ctx context.Context, user ids.ID, conv protocol.Conve
 	// messages are the user's own. No message id is below 2.
 	after := max(upTo, 1)
 	n := 0
-	for n < maxUnread {
+	// At most two pages are read, so a conversation full of the user's
+	// own messages (a busy group the user writes to without reading)
+	// costs a bounded read; the count is then a lower bound.
+	for pages := 0; n < maxUnread && pages < 2; pages++ {
 		page, more, err := uc.store.History(ctx, conv, 0, after, maxUnread)
 		if err != nil {
 			return 0, err

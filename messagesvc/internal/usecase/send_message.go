@@ -22,6 +22,7 @@ type SendMessage struct {
 	access *Access
 	ids    IDs
 	pusher *Pusher
+	fanout GroupFanout
 	media  Media // nil: attachment ids are stored unchecked (attachments.go)
 }
 
@@ -66,11 +67,9 @@ func (uc *SendMessage) Send(ctx context.Context, from Sender, f *protocol.Send) 
 	if err := uc.attach(ctx, from.UserID, &msg, f.AttachmentIDs); err != nil {
 		return nil, err
 	}
-	entries, err := uc.persist(ctx, msg, members)
-	if err != nil {
+	if err := uc.deliver(ctx, msg, members, from); err != nil {
 		return nil, err
 	}
-	uc.pusher.Message(msg, entries, from)
 	return ack(f.ID, msg), nil
 }
 

@@ -16,9 +16,11 @@ import (
 // the message store, however many inboxes point at them), receipts and read
 // states, oldest first.
 type Sync struct {
-	store store.Store
-	limit protocol.Limits
-	now   func() time.Time
+	store  store.Store
+	limit  protocol.Limits
+	now    func() time.Time
+	groups Groups  // nil: no group pulls (group_sync.go)
+	access *Access // with groups
 }
 
 // NewSync returns the sync use case.
@@ -58,8 +60,13 @@ func (uc *Sync) Page(ctx context.Context, dev Sender, f *protocol.Sync) (*protoc
 	if err != nil {
 		return nil, err
 	}
+	groups, err := uc.pullGroups(ctx, dev.UserID, after, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	entries, more, known := mergePulled(entries, more, groups, limit)
 	page := &protocol.SyncPage{Header: protocol.Header{ID: f.ID}}
-	inFlight, err := uc.fill(ctx, page, dev.UserID, entries, now)
+	inFlight, err := uc.fill(ctx, page, dev.UserID, entries, now, known)
 	if err != nil {
 		return nil, err
 	}
@@ -106,14 +113,21 @@ func (uc *Sync) cursorExpired(ctx context.Context, dev Sender, now time.Time) er
 
 // fill adds the events of entries to page. It reports whether a recent
 // message entry's message is not readable yet (a send in flight).
-func (uc *Sync) fill(ctx context.Context, page *protocol.SyncPage, user ids.ID, entries []entity.InboxEntry, now time.Time) (inFlight bool, err error) {
+// Messages in known (pulled from groups) are not read again.
+func (uc *Sync) fill(ctx context.Context, page *protocol.SyncPage, user ids.ID, entries []entity.InboxEntry, now time.Time, known map[ids.ID]entity.Message) (inFlight bool, err error) {
 	wanted := map[protocol.ConversationID][]ids.ID{}
 	for _, e := range entries {
+		if _, ok := known[e.MessageID]; ok {
+			continue
+		}
 		if e.Kind == entity.InboxMessage {
 			wanted[e.Conversation] = append(wanted[e.Conversation], e.MessageID)
 		}
 	}
 	found := map[ids.ID]entity.Message{}
+	for id, m := range known {
+		found[id] = m
+	}
 	for conv, msgIDs := range wanted {
 		msgs, err := uc.store.GetMessages(ctx, conv, msgIDs)
 		if err != nil {
