@@ -1,8 +1,9 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 .PHONY: run test test-quick stack-up stack-down checks
 
-run: ## run the whole platform on this machine with embedded defaults
-	bash deploy/run-local.sh
+run: ## run the whole platform in one process on embedded stores in ./data; prints the URL to open (ARGS="-h" lists flags)
+	cd allinone && go build -o ../.run/bin/parley ./cmd/parley
+	exec .run/bin/parley $(ARGS)
 
 test: ## install and start the real stack, run every check and test, stop the stack
 	bash deploy/test.sh
