@@ -147,4 +147,3 @@ func (s *Service) count(outcome string) {
 		s.Metrics.EventPosts.WithLabelValues(outcome).Inc()
 	}
 }
-

@@ -160,7 +160,7 @@ func (s *Service) Roster(ctx context.Context, group ids.ID) (groupapi.Roster, er
 func (s *Service) RosterMember(ctx context.Context, group, user ids.ID) (groupapi.Member, error) {
 	_, m, err := s.actor(ctx, group, user)
 	if err != nil {
-		return groupapi.Member{}, errs.New(errs.NotFound, "not a member of such a group")
+		return groupapi.Member{}, err // not_found for a missing group and a non-member alike
 	}
 	return groupapi.Member{User: m.User, Role: m.Role, JoinedAtMs: m.JoinedAt.UnixMilli()}, nil
 }
