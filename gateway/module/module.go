@@ -21,7 +21,9 @@ import (
 	"github.com/parleychat/parley/gateway/internal/publicapi"
 	"github.com/parleychat/parley/gateway/internal/routerlink"
 	"github.com/parleychat/parley/gateway/internal/upstream"
+	"github.com/parleychat/parley/gateway/internal/webui"
 	"github.com/parleychat/parley/gateway/internal/wsapi"
+	"github.com/parleychat/parley/gateway/web"
 	"github.com/parleychat/parley/shared/authtoken"
 	"github.com/parleychat/parley/shared/kit"
 	"github.com/parleychat/parley/shared/protocol"
@@ -106,6 +108,12 @@ func New(cfg Config, svc *kit.Service) (*Module, error) {
 		return nil, err
 	}
 	publicEngine.GET("/.well-known/jwks.json", jwksRelay(cfg.AuthURL, rt))
+	ui, err := webui.New(web.Files)
+	if err != nil {
+		_ = m.internal.HTTPServer().Close()
+		return nil, err
+	}
+	ui.Mount(publicEngine)
 	m.public, err = kit.Listen("public", cfg.Public, publicEngine, svc.Logger)
 	if err != nil {
 		_ = m.internal.HTTPServer().Close()

@@ -226,6 +226,19 @@ func TestAllowedOriginConnects(t *testing.T) {
 	}
 }
 
+// The web client is served by the gateway itself, so its origin is the
+// gateway's own host, whatever port or name the gateway was started with.
+func TestSameOriginPageConnectsWithoutAllowListEntry(t *testing.T) {
+	e := newEnv(t)
+	origin := e.srv.URL // http://127.0.0.1:<random port>, not in the allow-list
+	c, err := wsclient.Connect(ctx5(t), e.url(), wsclient.Options{Token: e.token(1, "web", time.Hour), Origin: origin,
+		TokenMode: wsclient.TokenInSubprotocol})
+	if err != nil {
+		t.Fatalf("same origin %s: %v", origin, err)
+	}
+	_ = c.Close()
+}
+
 func TestDisallowedOriginIsClosedWith4408(t *testing.T) {
 	e := newEnv(t)
 	for _, origin := range []string{"https://evil.example.com", "https://app.example.com.evil.net", "null", "http://app.example.com"} {
