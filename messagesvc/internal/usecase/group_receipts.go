@@ -203,9 +203,10 @@ func (uc *Receipts) sendCounts(ctx context.Context, conv protocol.ConversationID
 	}
 	var read []entity.Message
 	if readTo > 0 {
-		if read, _, err = uc.store.History(ctx, conv, readTo+1, max(readFrom, 1), maxReadCounted); err != nil {
+		if read, _, err = uc.store.History(ctx, conv, readTo+1, 0, maxReadCounted); err != nil {
 			return err
 		}
+		read = slices.DeleteFunc(read, func(m entity.Message) bool { return m.ID <= readFrom })
 	}
 	type update struct {
 		msgIDs []protocol.MessageID

@@ -101,12 +101,39 @@ func (u *usersStub) add(user ids.ID) {
 // groupsStub is groupsvc: members per group, each joined at joined[group][user]
 // (unix ms; absent: at the epoch, so they see everything).
 type groupsStub struct {
+	mu          sync.Mutex
 	members     map[ids.ID][]ids.ID
 	joined      map[ids.ID]map[ids.ID]int64
 	invalidated []ids.ID
 }
 
+// set replaces group's members (nil: the group is deleted) while use
+// cases may be reading.
+func (g *groupsStub) set(group ids.ID, members ...ids.ID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if members == nil {
+		delete(g.members, group)
+		return
+	}
+	g.members[group] = members
+}
+
+func (g *groupsStub) join(group, user ids.ID, at time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.joined == nil {
+		g.joined = map[ids.ID]map[ids.ID]int64{}
+	}
+	if g.joined[group] == nil {
+		g.joined[group] = map[ids.ID]int64{}
+	}
+	g.joined[group][user] = at.UnixMilli()
+}
+
 func (g *groupsStub) Roster(_ context.Context, group ids.ID) (groupapi.Roster, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	m, ok := g.members[group]
 	if !ok {
 		return groupapi.Roster{}, errs.New(errs.NotFound, "no such group")
@@ -119,6 +146,8 @@ func (g *groupsStub) Roster(_ context.Context, group ids.ID) (groupapi.Roster, e
 }
 
 func (g *groupsStub) Memberships(_ context.Context, user ids.ID) ([]groupapi.Membership, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var out []groupapi.Membership
 	for group, m := range g.members {
 		if slices.Contains(m, user) {
@@ -129,6 +158,8 @@ func (g *groupsStub) Memberships(_ context.Context, user ids.ID) ([]groupapi.Mem
 }
 
 func (g *groupsStub) Invalidate(group ids.ID, _ int64, _ []ids.ID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.invalidated = append(g.invalidated, group)
 }
 
@@ -211,6 +242,8 @@ type harness struct {
 	receipts *usecase.Receipts
 	convs    *usecase.Conversations
 
+	groupsPort usecase.Groups // options.groups
+	pointerMax int
 	stopPusher func()
 	seen       int // router items already returned by flush
 	reqN       int
@@ -250,6 +283,7 @@ func newHarnessWith(t *testing.T, o options) *harness {
 	h.typing = usecase.NewTyping(h.access, h.pusher)
 	h.receipts = usecase.NewReceipts(uses, h.access, gen, h.pusher)
 	h.convs = usecase.NewConversations(uses, h.receipts)
+	h.groupsPort, h.pointerMax = o.groups, o.pointerMax
 	if o.groups != nil {
 		h.send.SetGroupFanout(usecase.GroupFanout{PointerMax: o.pointerMax})
 		h.sync.SetGroups(o.groups, h.access)
