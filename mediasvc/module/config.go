@@ -10,6 +10,7 @@ import (
 	"github.com/parleychat/parley/mediasvc/internal/entity"
 	"github.com/parleychat/parley/mediasvc/internal/imaging"
 	"github.com/parleychat/parley/mediasvc/internal/objects/s3"
+	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/mediasvc/internal/store/cassandra"
 	"github.com/parleychat/parley/mediasvc/internal/usecase"
 	"github.com/parleychat/parley/shared/config"
@@ -52,6 +53,13 @@ type MediaConfig struct {
 	MessagesURL     string
 	MessagesTimeout time.Duration
 	AttachCallers   config.StringList
+
+	// UploadRate is each user's upload limit; Redis shares the counts
+	// between replicas when addresses are set, else they are in memory.
+	UploadRate    ratelimit.Limit
+	RedisAddrs    config.StringList
+	RedisPassword config.Secret
+	RedisPrefix   string
 
 	Thumbnail            imaging.Options
 	ThumbnailConcurrency int
@@ -165,6 +173,11 @@ func (c *MediaConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CleanupAge, "media.cleanup.age", 24*time.Hour, "uploads never attached (or never finalized) for this long are deleted")
 	fs.StringVar(&c.MessagesURL, "media.messages-url", "", "messagesvc base URL, asked who may read attached media; empty: only uploaders read their media")
 	fs.DurationVar(&c.MessagesTimeout, "media.messages-timeout", 2*time.Second, "timeout of one call to messagesvc")
+	fs.IntVar(&c.UploadRate.Max, "media.ratelimit.uploads", 60, "uploads (streamed or presigned) one user may start per -media.ratelimit.window; 0 disables the limit")
+	fs.DurationVar(&c.UploadRate.Window, "media.ratelimit.window", time.Minute, "window of the upload rate limit")
+	fs.Var(&c.RedisAddrs, "media.redis.addrs", "Redis addresses for the upload rate limit, shared by every replica (one: standalone; several: Cluster); empty: counted in this process")
+	fs.Var(&c.RedisPassword, "media.redis.password", "Redis password (secret)")
+	fs.StringVar(&c.RedisPrefix, "media.redis.key-prefix", "parley:media:", "prefix of mediasvc's Redis keys")
 	c.AttachCallers = config.StringList{"messagesvc"}
 	fs.Var(&c.AttachCallers, "media.attach-callers", "services allowed to call /media/attach and /media/detach")
 	d := imaging.DefaultOptions()
@@ -220,6 +233,9 @@ func (c *MediaConfig) Validate() error {
 			bad("media.messages-url: %q is not an http(s) URL", c.MessagesURL)
 		}
 	}
+	if c.UploadRate.Max < 0 || (c.UploadRate.Max > 0 && c.UploadRate.Window < time.Second) {
+		bad("media.ratelimit.uploads must be ≥ 0 and media.ratelimit.window ≥ 1s")
+	}
 	if c.MessagesTimeout <= 0 {
 		bad("media.messages-timeout must be positive")
 	}
@@ -250,5 +266,5 @@ func (c *MediaConfig) usecase() usecase.Config {
 	return usecase.Config{Limits: c.Limits.Limits, PresignExpiry: c.PresignExpiry, DownloadExpiry: c.DownloadExpiry,
 		Redirect: c.Objects.Redirect, OrphanAge: c.CleanupAge, TombstoneRetention: 30 * 24 * time.Hour,
 		Thumbnail: c.Thumbnail, ThumbnailConcurrency: c.ThumbnailConcurrency,
-		LimitsCacheTTL: 10 * time.Second, CheckpointLag: time.Minute}
+		LimitsCacheTTL: 10 * time.Second, CheckpointLag: time.Minute, UploadRate: c.UploadRate}
 }

@@ -42,6 +42,9 @@ func New(cfg Config, svc *kit.Service) (*Module, error) {
 	mediahttp.NewHandler(mediahttp.Config{AttachCallers: cfg.Media.AttachCallers}, a.uc).Register(api)
 	svc.Ops.AddProbe("objects", a.objects.Ping)
 	svc.Ops.AddProbe("metadata", a.meta.Ping)
+	if a.limiterProbe != nil {
+		svc.Ops.AddProbe("ratelimit", a.limiterProbe)
+	}
 	internal, err := kit.Listen("internal", cfg.Internal, engine, svc.Logger)
 	if err != nil {
 		_ = a.close()

@@ -73,6 +73,8 @@ func TestInvalidSettingsAreRefused(t *testing.T) {
 		{"-media.thumbnail.size=4"},
 		{"-media.node-id=5000"},
 		{"-media.data-dir="},
+		{"-media.ratelimit.uploads=-1"},
+		{"-media.ratelimit.window=10ms"},
 	} {
 		if _, err := parse(t, args...); err == nil {
 			t.Errorf("%v accepted", args)

@@ -2,20 +2,24 @@ package module
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/parleychat/parley/mediasvc/internal/objects/localdir"
 	"github.com/parleychat/parley/mediasvc/internal/objects/s3"
+	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/mediasvc/internal/store/cassandra"
 	"github.com/parleychat/parley/mediasvc/internal/store/embedded"
 	"github.com/parleychat/parley/mediasvc/internal/usecase"
 	"github.com/parleychat/parley/mediasvc/internal/visibility"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/kit"
 	"github.com/parleychat/parley/shared/svcauth"
 )
 
@@ -72,14 +76,29 @@ func newVisibility(cfg MediaConfig, signer *svcauth.Signer, logger *slog.Logger)
 	return visibility.NewMessages(cfg.MessagesURL, &svcauth.Transport{Signer: signer}, cfg.MessagesTimeout)
 }
 
-// app is mediasvc's parts, wired.
-type app struct {
-	objects usecase.Objects
-	meta    metaStore
-	uc      *usecase.Service
+// newRateLimiter counts uploads in Redis when addresses are set (every
+// replica sees the same counts), else in this process.
+func newRateLimiter(cfg MediaConfig) (usecase.RateLimiter, kit.Probe, func() error) {
+	if len(cfg.RedisAddrs) == 0 {
+		return ratelimit.NewMemory(nil), nil, func() error { return nil }
+	}
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: cfg.RedisAddrs,
+		Password: cfg.RedisPassword.Reveal(), DialTimeout: 2 * time.Second,
+		ReadTimeout: time.Second, WriteTimeout: time.Second})
+	r := ratelimit.NewRedis(client, cfg.RedisPrefix)
+	return r, r.Ping, client.Close
 }
 
-func (a *app) close() error { return a.meta.Close() }
+// app is mediasvc's parts, wired.
+type app struct {
+	objects      usecase.Objects
+	meta         metaStore
+	uc           *usecase.Service
+	limiterProbe kit.Probe // nil: nothing to check
+	closeLimiter func() error
+}
+
+func (a *app) close() error { return errors.Join(a.closeLimiter(), a.meta.Close()) }
 
 // build wires the parts of mediasvc.
 func build(ctx context.Context, cfg MediaConfig, signer *svcauth.Signer, logger *slog.Logger, reg prometheus.Registerer) (*app, error) {
@@ -101,8 +120,9 @@ func build(ctx context.Context, cfg MediaConfig, signer *svcauth.Signer, logger 
 		_ = meta.Close()
 		return nil, err
 	}
+	limiter, probe, closeLimiter := newRateLimiter(cfg)
 	uc := usecase.New(cfg.usecase(), usecase.Deps{Objects: objects, Media: meta, Blobs: meta, Checks: meta,
-		LimitStore: meta, Visibility: newVisibility(cfg, signer, logger), IDs: gen, Now: time.Now, Logger: logger,
-		Metrics: usecase.NewMetrics(reg)})
-	return &app{objects: objects, meta: meta, uc: uc}, nil
+		LimitStore: meta, Visibility: newVisibility(cfg, signer, logger), RateLimiter: limiter, IDs: gen,
+		Now: time.Now, Logger: logger, Metrics: usecase.NewMetrics(reg)})
+	return &app{objects: objects, meta: meta, uc: uc, limiterProbe: probe, closeLimiter: closeLimiter}, nil
 }

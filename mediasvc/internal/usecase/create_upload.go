@@ -36,6 +36,9 @@ const presignSlack = time.Minute
 // Finalize then verifies what arrived. The local-directory store has no
 // presigned URLs: failed_precondition.
 func (s *Service) CreateUpload(ctx context.Context, in CreateUploadInput) (PendingUpload, error) {
+	if err := s.checkUploadRate(ctx, in.Caller.UserID); err != nil {
+		return PendingUpload{}, err
+	}
 	name, err := entity.NormalizeName(in.Name)
 	if err != nil {
 		return PendingUpload{}, err

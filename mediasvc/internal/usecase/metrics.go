@@ -22,6 +22,7 @@ const (
 	outcomeInterrupted = "interrupted"
 	outcomeInvalid     = "invalid"
 	outcomeError       = "error"
+	outcomeRateLimited = "rate_limited"
 )
 
 // NewMetrics registers the series on reg.
@@ -57,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.CleanupBytes, m.CleanupLastOK)
 	// Pre-create the series so dashboards see zeros, not gaps.
 	for _, p := range []string{"stream", "presigned"} {
-		for _, o := range []string{outcomeOK, outcomeTooLarge, outcomeForbidden, outcomeInterrupted, outcomeInvalid, outcomeError} {
+		for _, o := range []string{outcomeOK, outcomeTooLarge, outcomeForbidden, outcomeInterrupted, outcomeInvalid, outcomeError, outcomeRateLimited} {
 			m.Uploads.WithLabelValues(p, o)
 		}
 	}

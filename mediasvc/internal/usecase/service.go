@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleychat/parley/mediasvc/internal/entity"
 	"github.com/parleychat/parley/mediasvc/internal/imaging"
+	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
 )
@@ -52,6 +53,9 @@ type Config struct {
 	// CheckpointLag is subtracted from a pass's start to make its
 	// checkpoint, covering clock skew between replicas.
 	CheckpointLag time.Duration
+	// UploadRate bounds each user's uploads (streamed and presigned
+	// together); Max 0 disables it. See rate_limit.go.
+	UploadRate ratelimit.Limit
 }
 
 // Deps are the adapters the use cases run on.
@@ -62,10 +66,12 @@ type Deps struct {
 	Checks     CheckSchedule
 	LimitStore LimitStore
 	Visibility Visibility
-	IDs        *ids.Generator
-	Now        func() time.Time
-	Logger     *slog.Logger
-	Metrics    *Metrics
+	// RateLimiter counts uploads per user; nil disables the limit.
+	RateLimiter RateLimiter
+	IDs         *ids.Generator
+	Now         func() time.Time
+	Logger      *slog.Logger
+	Metrics     *Metrics
 }
 
 // Service runs the use cases. It is safe for concurrent use.

@@ -43,6 +43,9 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (entity.Media, err
 }
 
 func (s *Service) upload(ctx context.Context, in UploadInput) (entity.Media, string, error) {
+	if err := s.checkUploadRate(ctx, in.Caller.UserID); err != nil {
+		return entity.Media{}, outcomeRateLimited, err
+	}
 	name, err := entity.NormalizeName(in.Name)
 	if err != nil {
 		return entity.Media{}, outcomeInvalid, err

@@ -29,6 +29,7 @@ import (
 	"github.com/parleychat/parley/mediasvc/internal/imaging"
 	"github.com/parleychat/parley/mediasvc/internal/objects/localdir"
 	"github.com/parleychat/parley/mediasvc/internal/objects/s3"
+	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/mediasvc/internal/store/cassandra"
 	"github.com/parleychat/parley/mediasvc/internal/store/embedded"
 	"github.com/parleychat/parley/mediasvc/internal/usecase"
@@ -154,15 +155,21 @@ type options struct {
 	backend   string
 	limits    string
 	orphanAge time.Duration
+	rate      ratelimit.Limit     // Max 0: unlimited
+	limiter   usecase.RateLimiter // nil: in memory
 	redirect  bool
 }
 
 type option func(*options)
 
-func withBackend(b string) option    { return func(o *options) { o.backend = b } }
-func withLimits(l string) option     { return func(o *options) { o.limits = l } }
-func withoutRedirect() option        { return func(o *options) { o.redirect = false } }
-func withAge(d time.Duration) option { return func(o *options) { o.orphanAge = d } }
+func withBackend(b string) option              { return func(o *options) { o.backend = b } }
+func withLimits(l string) option               { return func(o *options) { o.limits = l } }
+func withoutRedirect() option                  { return func(o *options) { o.redirect = false } }
+func withAge(d time.Duration) option           { return func(o *options) { o.orphanAge = d } }
+func withLimiter(l usecase.RateLimiter) option { return func(o *options) { o.limiter = l } }
+func withUploadRate(max int, window time.Duration) option {
+	return func(o *options) { o.rate = ratelimit.Limit{Max: max, Window: window} }
+}
 
 // env is mediasvc wired as in production over the chosen backends, served
 // by httptest, with a fake messagesvc for the visibility checks.
@@ -249,14 +256,18 @@ func newEnv(t testing.TB, opts ...option) *env {
 		t.Fatal(err)
 	}
 	gen, _ := ids.NewGenerator(1)
+	if o.limiter == nil {
+		o.limiter = ratelimit.NewMemory(e.clock.Now)
+	}
 	msgSrv := httptest.NewServer(gohttp.HandlerFunc(e.serveReaders))
 	t.Cleanup(msgSrv.Close)
 	ucCfg := usecase.Config{Limits: limits, PresignExpiry: 15 * time.Minute, DownloadExpiry: 5 * time.Minute,
 		Redirect: o.redirect, OrphanAge: o.orphanAge, TombstoneRetention: 30 * 24 * time.Hour,
-		Thumbnail: imaging.DefaultOptions(), ThumbnailConcurrency: 2, LimitsCacheTTL: 10 * time.Second}
+		Thumbnail: imaging.DefaultOptions(), ThumbnailConcurrency: 2, LimitsCacheTTL: 10 * time.Second,
+		UploadRate: o.rate}
 	vis := visibility.NewMessages(msgSrv.URL, &svcauth.Transport{Signer: svc.Signer}, 2*time.Second)
 	e.uc = usecase.New(ucCfg, usecase.Deps{Objects: e.objects, Media: e.meta, Blobs: e.meta, Checks: e.meta,
-		LimitStore: e.meta, Visibility: vis, IDs: gen, Now: e.clock.Now, Logger: discard,
+		LimitStore: e.meta, Visibility: vis, RateLimiter: o.limiter, IDs: gen, Now: e.clock.Now, Logger: discard,
 		Metrics: usecase.NewMetrics(svc.Ops.Registry)})
 	engine, api := svc.InternalEngine()
 	mediahttp.NewHandler(mediahttp.Config{AttachCallers: []string{"messagesvc"}}, e.uc).Register(api)
