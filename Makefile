@@ -1,9 +1,15 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test test-quick stack-up stack-down checks
+.PHONY: run run-stack stop-stack test test-quick stack-up stack-down checks
 
 run: ## run the whole platform in one process on embedded stores in ./data; prints the URL to open (ARGS="-h" lists flags)
 	cd allinone && go build -o ../.run/bin/parley ./cmd/parley
 	exec .run/bin/parley $(ARGS)
+
+run-stack: ## every service as its own process on the real stack (after stack-up): 2 regions x 2 gateways; prints the URLs
+	bash deploy/run-stack.sh
+
+stop-stack: ## stop what run-stack started
+	bash deploy/stop-stack.sh
 
 test: ## install and start the real stack, run every check and test, stop the stack
 	bash deploy/test.sh
