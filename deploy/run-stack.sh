@@ -139,7 +139,8 @@ bucket=${ns//_/-}-media
 CHAT_MEDIA_S3_SECRET_KEY=$CHAT_S3_SECRET_KEY start mediasvc mediasvc -media.store.backend=s3 -media.s3.endpoint="$CHAT_S3_ENDPOINT" \
   -media.s3.access-key="$CHAT_S3_ACCESS_KEY" -media.s3.region="$CHAT_S3_REGION" -media.s3.bucket="$bucket" \
   -media.s3.secure=false -media.s3.public-secure=false -media.metadata.backend=cassandra "${media_cass[@]}" \
-  -media.cassandra.keyspace="${ns}_media" -media.messages-url="$(url messagesvc)" -media.node-id=3
+  -media.cassandra.keyspace="${ns}_media" -media.messages-url="$(url messagesvc)" -media.node-id=3 \
+  -media.redis.addrs="$CHAT_REDIS_ADDR" -media.redis.key-prefix="$ns:media:"
 start receiptsvc receiptsvc -receipts.messages-url="$(url messagesvc)"
 origins=""
 for g in "${gw_names[@]}"; do

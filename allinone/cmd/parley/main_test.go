@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -127,12 +128,19 @@ func TestMessagesSurviveARestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ack, err := connect(t, b, alice).Send(ctx, conv, "c-1", "hello across a restart")
+	aliceConn := connect(t, b, alice)
+	ack, err := aliceConn.Send(ctx, conv, "c-1", "hello across a restart")
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	if err := b.Terminate(t, 20*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	// The gateway drained first: alice was told to reconnect, not cut off.
+	<-aliceConn.Done()
+	var ce *wsclient.CloseError
+	if !errors.As(aliceConn.Err(), &ce) || !ce.Reconnect || ce.Code == wsclient.CloseAbnormal {
+		t.Fatalf("alice's connection ended with %v, want a drain close that says reconnect", aliceConn.Err())
 	}
 
 	b = kittest.Start(t, bin, args(dir), "public")
