@@ -49,7 +49,7 @@ func binary(t testing.TB, name string) string {
 		if buildErr != nil {
 			return
 		}
-		for _, svc := range []string{"router", "gateway", "authsvc", "messagesvc", "receiptsvc"} {
+		for _, svc := range []string{"router", "gateway", "authsvc", "messagesvc", "receiptsvc", "groupsvc"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, svc), "github.com/parleychat/parley/"+svc+"/cmd/"+svc)
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
