@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -184,5 +185,84 @@ func TestBootstrapAdminCreatesTheFirstAdminInTheDataDir(t *testing.T) {
 	}
 	if err := b.Terminate(t, 20*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestTargetsSplitAcrossProcesses runs the same binary twice, Mimir-style:
+// the services behind the edge in one process, the gateway and the router
+// in another, wired by URL flags. A message crosses both: sent through the
+// gateway to messagesvc, pushed back through the router to the recipient.
+func TestTargetsSplitAcrossProcesses(t *testing.T) {
+	bin := kittest.Build(t)
+	addr := map[string]string{}
+	for _, s := range []string{"authsvc", "messagesvc", "receiptsvc", "groupsvc", "mediasvc", "router", "gateway"} {
+		addr[s] = freeAddr(t)
+	}
+	backend := []string{"-target=authsvc,messagesvc,receiptsvc,groupsvc,mediasvc", "-messages.router-url=http://" + addr["router"]}
+	edge := []string{"-target=gateway,router"}
+	for s, a := range addr {
+		backend = append(backend, "-"+s+".internal.addr="+a)
+		edge = append(edge, "-"+s+".internal.addr="+a)
+	}
+	for flag, s := range map[string]string{"auth": "authsvc", "messages": "messagesvc", "receipts": "receiptsvc", "groups": "groupsvc", "media": "mediasvc"} {
+		edge = append(edge, "-gateway."+flag+"-url=http://"+addr[s])
+	}
+	kittest.Start(t, bin, args(t.TempDir(), backend...), "internal")
+	for _, s := range []string{"authsvc", "messagesvc", "receiptsvc", "groupsvc", "mediasvc"} {
+		pollReady(t, "http://"+addr[s]+"/readyz")
+	}
+	front := kittest.Start(t, bin, args(t.TempDir(), edge...), "public")
+	waitReady(t, front)
+	base := "http://" + front.Addr("public")
+	register(t, base, "carol")
+	register(t, base, "dave")
+	carol, dave := signIn(t, base, "carol", "correct horse battery"), signIn(t, base, "dave", "correct horse battery")
+	conv, _ := protocol.DirectConversation(carol.id, dave.id)
+	d, c := connect(t, front, dave), connect(t, front, carol)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Dave's device reaches the router a few milliseconds after it
+	// connects; carol sends until a push arrives (every send succeeds).
+	for i := 1; ; i++ {
+		if _, err := c.Send(ctx, conv, "c-"+strconv.Itoa(i), "split"); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		select {
+		case p := <-d.Pushes():
+			if m, ok := p.Frame.(*protocol.MessagePush); ok && m.Body == "split" && m.SenderID == carol.id {
+				return
+			}
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("dave got no push across the two processes")
+		}
+	}
+}
+
+func pollReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
