@@ -48,6 +48,12 @@ type Config struct {
 	MaxFrameBytes     int
 	MaxBodyChars      int
 	ReaderGoroutines  bool
+	// WebDir serves the web client from a directory instead of the
+	// embedded copy (development).
+	WebDir string
+	// WebMediaOrigins are where media downloads may be redirected (the S3
+	// public endpoint): the page's CSP lets it fetch from them.
+	WebMediaOrigins config.StringList
 }
 
 // RegisterFlags registers every flag of the gateway.
@@ -81,6 +87,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"per-connection token buckets, action=per_minute:burst")
 	fs.IntVar(&c.MaxFrameBytes, "gateway.max-frame-bytes", protocol.DefaultLimits().MaxFrameBytes, "largest client frame")
 	fs.IntVar(&c.MaxBodyChars, "gateway.max-body-chars", protocol.DefaultLimits().MaxBodyChars, "longest message body, in characters")
+	fs.Var(&c.WebMediaOrigins, "gateway.web-media-origins", "origins the web client may fetch media from, comma-separated: S3's public endpoint when mediasvc redirects downloads to presigned URLs (e.g. https://s3.example.com)")
+	fs.StringVar(&c.WebDir, "gateway.web-dir", "", "serve the web client from this directory (gateway/web), re-read on every request, instead of the embedded copy (development)")
 	fs.BoolVar(&c.ReaderGoroutines, "gateway.reader-goroutines", false,
 		"one reader goroutine per connection instead of the epoll poller (more memory per idle connection; the fallback where epoll is missing)")
 }
@@ -102,6 +110,11 @@ func (c *Config) Validate() error {
 	for _, o := range c.AllowedOrigins {
 		if p, err := url.Parse(o); err != nil || p.Host == "" || o == "*" {
 			errsOut = append(errsOut, fmt.Errorf("gateway.allowed-origins: %q is not scheme://host[:port] (wildcards are not allowed)", o))
+		}
+	}
+	for _, o := range c.WebMediaOrigins {
+		if p, err := url.Parse(o); err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") || (p.Path != "" && p.Path != "/") {
+			errsOut = append(errsOut, fmt.Errorf("gateway.web-media-origins: %q is not scheme://host[:port]", o))
 		}
 	}
 	if c.MaxConns < 1 || c.MaxDevicesPerUser < 1 || c.SendQueue < 1 {

@@ -109,10 +109,14 @@ func New(cfg Config, svc *kit.Service) (*Module, error) {
 	}
 	publicEngine.GET("/.well-known/jwks.json", jwksRelay(cfg.AuthURL, rt))
 	ui, err := webui.New(web.Files)
+	if cfg.WebDir != "" {
+		ui, err = webui.NewLive(cfg.WebDir)
+	}
 	if err != nil {
 		_ = m.internal.HTTPServer().Close()
 		return nil, err
 	}
+	ui.AllowMediaOrigins(cfg.WebMediaOrigins)
 	ui.Mount(publicEngine)
 	m.public, err = kit.Listen("public", cfg.Public, publicEngine, svc.Logger)
 	if err != nil {

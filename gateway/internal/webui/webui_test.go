@@ -143,4 +143,8 @@ func TestCSPLeavesOutHostsThatCouldInjectDirectives(t *testing.T) {
 	if !strings.Contains(webui.CSP("[::1]:8080"), "ws://[::1]:8080") {
 		t.Fatal("IPv6 host left out")
 	}
+	csp = webui.CSP("127.0.0.1:8080", "http://127.0.0.1:19100", "https://x; script-src *")
+	if !strings.Contains(csp, "connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080 http://127.0.0.1:19100;") || strings.Contains(csp, "script-src *") {
+		t.Fatalf("media origins: %q", csp)
+	}
 }

@@ -6,11 +6,13 @@ export async function adminPage(app) {
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const error = h('p', { class: 'form-error', role: 'alert' });
   const ceiling = h('input', { id: 'admin-ceiling', type: 'number', min: 2, inputmode: 'numeric', required: true });
+  const defLimit = h('input', { id: 'admin-default', type: 'number', min: 2, inputmode: 'numeric', required: true });
   const groupForm = h('form', { class: 'card' },
     h('h3', {}, 'Groups'),
     h('div', { class: 'field' }, h('label', { for: 'admin-ceiling' }, 'Group-size ceiling (members)'), ceiling,
       h('small', { class: 'hint' }, 'No group may grow beyond this, whatever its own limit.')),
-    h('button', { type: 'submit', class: 'primary' }, 'Save ceiling'));
+    h('div', { class: 'field' }, h('label', { for: 'admin-default' }, 'Default limit of new groups'), defLimit),
+    h('button', { type: 'submit', class: 'primary' }, 'Save group limits'));
   const mediaRows = h('tbody');
   const mediaForm = h('form', { class: 'card' },
     h('h3', {}, 'Media upload limits'),
@@ -23,8 +25,10 @@ export async function adminPage(app) {
 
   const load = async () => {
     try {
-      const s = await c.groupSettings();
-      ceiling.value = (s.settings || s).max_group_size ?? (s.settings || s).ceiling ?? '';
+      const l = await c.adminGroupLimits();
+      ceiling.value = l.ceiling;
+      if (l.max_ceiling) ceiling.max = l.max_ceiling;
+      defLimit.value = l.default_limit;
     } catch (e) { replace(error, 'Group settings: ' + explain(e)); }
     try {
       const m = await c.mediaLimits();
@@ -39,8 +43,10 @@ export async function adminPage(app) {
     ev.preventDefault();
     replace(error); replace(status);
     try {
-      await c.setGroupSettings({ max_group_size: Number(ceiling.value) });
-      replace(status, `Saved: groups may have at most ${ceiling.value} members.`);
+      const l = await c.setAdminGroupLimits({ ceiling: Number(ceiling.value), default_limit: Math.min(Number(defLimit.value), Number(ceiling.value)) });
+      ceiling.value = l.ceiling;
+      defLimit.value = l.default_limit;
+      replace(status, `Saved: groups may have at most ${l.ceiling} members (new groups: ${l.default_limit}).`);
     } catch (e) { replace(error, explain(e)); }
   });
   mediaForm.addEventListener('submit', async (ev) => {

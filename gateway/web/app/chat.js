@@ -1,7 +1,7 @@
 // The signed-in app: conversation list, one open chat, dialogs and the
 // admin page. State lives here; the SDK does the protocol.
 import { compareIds, directConversation, parseConversation, peerOf } from '/sdk/parley.js';
-import { h, replace, shortTime, clock, fullTime, bytes, avatar, explain } from '/app/ui.js';
+import { h, replace, shortTime, clock, fullTime, bytes, avatar, explain, icon } from '/app/ui.js';
 import { newChatDialog, newGroupDialog, groupInfoDialog } from '/app/groups.js';
 import { adminPage } from '/app/admin.js';
 
@@ -19,6 +19,7 @@ export class ChatApp {
     this.blobs = new Map(); // media id + variant → object URL
     this.off = [];
     this.groupNames = new Map();
+    this.expanded = new Set(); // messages whose tick times are shown
   }
 
   start() {
@@ -263,7 +264,7 @@ export class ChatApp {
     if (m.kind !== 'user') return this.systemText(m, true);
     const who = m.sender_id === this.me.id ? 'You: ' : '';
     if (m.body) return who + m.body;
-    if (m.attachments && m.attachments.length) return who + (String(m.attachments[0].mime || '').startsWith('image/') ? '📷 Photo' : '📎 ' + (m.attachments[0].name || 'File'));
+    if (m.attachments && m.attachments.length) return who + (String(m.attachments[0].mime || '').startsWith('image/') ? 'Photo' : 'File: ' + (m.attachments[0].name || 'attachment'));
     return who;
   }
 
@@ -301,9 +302,10 @@ export class ChatApp {
     this.infoBtn = c.kind === 'group'
       ? h('button', { type: 'button', class: 'small', onclick: () => groupInfoDialog(this, c.id.slice(2)) }, 'Group info')
       : null;
+    this.headAvatar = h('span', { class: 'head-avatar' });
     const head = h('header', { class: 'chat-head' },
       h('button', { type: 'button', class: 'back', 'aria-label': 'Back to conversations', onclick: () => { this.setView('list'); this.open = null; this.renderList(); } }, '‹'),
-      avatar(c.kind === 'group' ? c.id : c.peer, c.title, c.kind === 'group' ? 'group' : ''),
+      this.headAvatar,
       h('div', { class: 'chat-titles' }, this.headTitle, this.headSub),
       this.infoBtn);
     this.olderBtn = h('button', { type: 'button', class: 'link older', onclick: () => this.loadOlder(c) }, 'Load older messages');
@@ -317,7 +319,7 @@ export class ChatApp {
     this.fileInput = h('input', { type: 'file', id: 'composer-file', class: 'sr-only', multiple: true });
     const sendBtn = h('button', { type: 'submit', class: 'primary send' }, 'Send');
     const attach = h('label', { for: 'composer-file', class: 'attach', title: 'Attach images or files' },
-      h('span', { 'aria-hidden': 'true' }, '＋'), h('span', { class: 'sr-only' }, 'Attach images or files'));
+      icon('attach'), h('span', { class: 'sr-only' }, 'Attach images or files'));
     this.composer = h('form', { class: 'composer', 'aria-label': 'Send a message' }, this.fileInput, attach, this.input, sendBtn);
     this.fileInput.addEventListener('change', () => {
       const files = [...this.fileInput.files];
@@ -358,6 +360,7 @@ export class ChatApp {
   renderHeader() {
     const c = this.conv(this.open);
     replace(this.headTitle, c.title || '…');
+    replace(this.headAvatar, avatar(c.kind === 'group' ? c.id : c.peer, c.title, c.kind === 'group' ? 'group' : ''));
     if (c.kind === 'group') replace(this.headSub, 'Group');
     else replace(this.headSub, c.peer === this.me.id ? 'Notes to yourself' : 'Direct message');
   }
@@ -504,19 +507,23 @@ export class ChatApp {
 
   tick(c, m) {
     const st = m.pending ? { state: 'pending' } : this.client.receipts.status(m);
-    const glyph = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓' }[st.state];
+    const glyph = icon({ pending: 'clock', sent: 'check', delivered: 'checks', read: 'checks' }[st.state]);
     const words = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read' }[st.state];
     const lines = [];
     if (st.sentAt) lines.push(`Sent ${fullTime(st.sentAt)}`);
     if (st.deliveredAt) lines.push(`Delivered ${fullTime(st.deliveredAt)}`);
     if (st.readAt) lines.push(`Read ${fullTime(st.readAt)}`);
-    const detail = h('span', { class: 'tick-detail', hidden: true }, lines.join(' · '));
+    const key = this.msgKey(m);
+    const open = this.expanded.has(key);
+    const detail = h('span', { class: 'tick-detail', hidden: !open }, lines.join(' · '));
     const btn = h('button', {
       type: 'button', class: `tick ${st.state}`, title: lines.join('\n') || words, 'aria-label': `${words}. ${lines.join(', ')}`,
-      dataset: { state: st.state }, 'aria-expanded': 'false',
-    }, h('span', { 'aria-hidden': 'true' }, glyph));
+      dataset: { state: st.state }, 'aria-expanded': String(open),
+    }, glyph);
     btn.addEventListener('click', () => {
       detail.hidden = !detail.hidden;
+      if (detail.hidden) this.expanded.delete(key);
+      else this.expanded.add(key);
       btn.setAttribute('aria-expanded', String(!detail.hidden));
     });
     const out = h('span', { class: 'tick-wrap' }, btn);
@@ -544,10 +551,10 @@ export class ChatApp {
       if (local) img.src = local;
       else if (a.id) this.mediaUrl(a.id, 'thumbnail').then((u) => { img.src = u; img.dataset.loaded = 'thumbnail'; }, () => { img.alt = 'Image unavailable'; });
       const open = h('button', { type: 'button', class: 'thumb-btn', 'aria-label': `Open image ${a.name || ''}`.trim(), onclick: () => this.openMedia(a) }, img);
-      return h('figure', { class: 'att image' }, open);
+      return h('figure', { class: 'att image', dataset: { mediaId: a.id || '' } }, open);
     }
-    return h('button', { type: 'button', class: 'att file', onclick: () => this.openMedia(a, true) },
-      h('span', { class: 'file-icon', 'aria-hidden': 'true' }, '📄'),
+    return h('button', { type: 'button', class: 'att file', dataset: { mediaId: a.id || '' }, onclick: () => this.openMedia(a, true) },
+      icon('file', 'file-icon'),
       h('span', {}, h('span', { class: 'file-name' }, a.name || 'File'), h('small', {}, [a.mime, bytes(a.size)].filter(Boolean).join(' · '))));
   }
 

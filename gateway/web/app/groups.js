@@ -1,6 +1,6 @@
 // Dialogs: start a 1:1 chat, create a group, manage a group's members,
 // roles and limit.
-import { h, replace, explain } from '/app/ui.js';
+import { h, replace, explain, avatar } from '/app/ui.js';
 
 /** Opens a modal <dialog> (focus moves in, Esc closes) and returns it. */
 export function dialog(title, ...body) {
@@ -67,8 +67,7 @@ export function newGroupDialog(app) {
     submit.disabled = true;
     try {
       const users = await resolveUsers(app, members.value);
-      const r = await app.client.createGroup({ name: name.value.trim(), memberIds: users.map((u) => u.id) });
-      const g = r.group || r;
+      const g = await app.client.createGroup({ name: name.value.trim(), memberIds: users.map((u) => u.id) });
       app.groupNames.set(g.id, g.name);
       d.close();
       const conv = app.conv('g:' + g.id);
@@ -82,36 +81,34 @@ export function newGroupDialog(app) {
 }
 
 export async function groupInfoDialog(app, groupId) {
-  const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'group-error' });
+  const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'group-error', tabindex: '-1' });
   const body = h('div', { class: 'dlg-body' }, h('p', { class: 'muted' }, 'Loading…'));
   const d = dialog('Group info', body);
   const render = async () => {
-    let g;
+    let group;
+    let members;
     try {
-      g = await app.client.group(groupId);
+      [group, members] = await Promise.all([app.client.group(groupId), app.client.members(groupId)]);
     } catch (e) {
       replace(body, h('p', { class: 'form-error', role: 'alert' }, explain(e)));
       return;
     }
-    const group = g.group || g;
-    const members = g.members || group.members || [];
-    const myRole = (members.find((m) => (m.user_id || m.user) === app.me.id) || {}).role || 'member';
-    const canManage = myRole === 'owner' || myRole === 'admin';
-    const names = await Promise.all(members.map((m) => app.name(m.user_id || m.user)));
+    app.groupNames.set(groupId, group.name);
+    const canManage = group.role === 'owner' || group.role === 'admin';
+    const names = await Promise.all(members.map((m) => (m.user_id === app.me.id ? `${app.me.display_name} (you)` : app.name(m.user_id))));
     const rows = members.map((m, i) => {
-      const uid = m.user_id || m.user;
+      const uid = m.user_id;
       const me = uid === app.me.id;
-      const role = h('select', { 'aria-label': `Role of ${names[i]}`, disabled: !canManage || me || m.role === 'owner' },
+      const role = h('select', { 'aria-label': `Role of ${names[i]}`, disabled: !canManage || me },
         ...['member', 'admin', 'owner'].map((r) => h('option', { value: r, selected: m.role === r }, r)));
       role.addEventListener('change', () => act(() => app.client.setMemberRole(groupId, uid, role.value)));
       const remove = canManage && !me && m.role !== 'owner'
-        ? h('button', { type: 'button', class: 'small danger', onclick: () => act(() => app.client.removeMember(groupId, uid)) }, `Remove`)
+        ? h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove ${names[i]}`, onclick: () => act(() => app.client.removeMember(groupId, uid)) }, 'Remove')
         : null;
-      return h('li', { class: 'member' }, h('span', { class: 'member-name' }, names[i]), role, remove);
+      return h('li', { class: 'member', dataset: { userId: uid } }, avatar(uid, names[i]), h('span', { class: 'member-name' }, names[i]), role, remove);
     });
-    const limit = group.max_members || group.member_limit || 0;
     const addInput = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
-    const addForm = h('form', { class: 'row' }, field('group-add-user', 'Add member', addInput, 'Username'),
+    const addForm = h('form', { class: 'row' }, field('group-add-user', 'Add members', addInput, 'Usernames, separated by commas'),
       h('button', { type: 'submit', class: 'primary' }, 'Add'));
     addForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -120,17 +117,18 @@ export async function groupInfoDialog(app, groupId) {
         if (users.length) await app.client.addMembers(groupId, users.map((u) => u.id));
       });
     });
-    const limitInput = h('input', { type: 'number', min: 2, value: limit || '', inputmode: 'numeric' });
+    const limitInput = h('input', { type: 'number', min: 2, value: group.size_limit || '', inputmode: 'numeric', placeholder: String(group.effective_limit) });
     const limitForm = h('form', { class: 'row' }, field('group-limit', 'Member limit for this group', limitInput,
-      g.ceiling || group.ceiling ? `The platform allows at most ${g.ceiling || group.ceiling}.` : 'Leave empty for the platform limit.'),
+      `Now ${group.effective_limit} (${group.limit_kind || 'platform'} limit).`),
     h('button', { type: 'submit' }, 'Save limit'));
     limitForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      act(() => app.client.updateGroup(groupId, { max_members: Number(limitInput.value) || 0 }));
+      act(() => app.client.setGroupLimit(groupId, Number(limitInput.value) || 0));
     });
-    const leave = h('button', { type: 'button', class: 'danger', onclick: () => act(async () => { await app.client.removeMember(groupId, app.me.id); d.close(); }) }, 'Leave group');
+    const leave = h('button', { type: 'button', class: 'danger', onclick: () => act(async () => { await app.client.leaveGroup(groupId); d.close(); }) }, 'Leave group');
     replace(body,
-      h('p', {}, h('strong', {}, group.name), ` · ${members.length} member${members.length === 1 ? '' : 's'}${limit ? ` (limit ${limit})` : ''}`),
+      h('p', { class: 'group-summary' }, h('strong', {}, group.name),
+        h('span', { 'data-testid': 'member-count' }, ` · ${members.length} of at most ${group.effective_limit} members`)),
       error,
       h('h3', {}, 'Members'), h('ul', { class: 'members' }, rows),
       canManage ? addForm : null,
@@ -145,6 +143,7 @@ export async function groupInfoDialog(app, groupId) {
     } catch (e) {
       await render();
       replace(error, explain(e));
+      error.focus();
     }
   };
   await render();

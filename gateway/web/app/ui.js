@@ -25,6 +25,29 @@ function append(el, children) {
   }
 }
 
+const ICONS = {
+  // 24×24 stroke paths: no icon font, no emoji (not every system has one).
+  attach: 'M21 11.5l-8.5 8.5a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8',
+  file: 'M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5M9 13h6M9 17h6',
+  clock: 'M12 7v5l3 2M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z',
+  check: 'M5 12.5l4.5 4.5L19 7.5',
+  checks: 'M2 12.5l4.5 4.5L16 7.5M9.5 16l1 1L20 7.5',
+  image: 'M4 5h16v14H4zM4 16l5-5 4 4 3-3 4 4M15.5 9.5h.01',
+};
+
+/** An inline SVG icon, hidden from screen readers (the control has a label). */
+export function icon(name, cls = '') {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('class', `icon ${cls}`.trim());
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+
 /** Replaces an element's children. */
 export function replace(el, ...children) {
   el.replaceChildren();
@@ -73,9 +96,10 @@ export function explain(err) {
   if (!err) return '';
   const d = err.details || {};
   switch (err.code) {
-    case 'limit_exceeded':
-      if (d.max) return `Limit reached: at most ${d.max} ${d.limit && d.limit.includes('member') ? 'members' : ''}. ${err.message}`.replace(/\s+\./, '.');
-      return `Limit reached: ${err.message}`;
+    case 'limit_exceeded': {
+      const msg = (err.message || '').replace(/^./, (c) => c.toUpperCase());
+      return `Limit reached: ${msg}${msg.includes(d.max || '\u0000') ? '' : ` (at most ${d.max || '?'})`}.`;
+    }
     case 'payload_too_large': return `Too large: ${err.message}`;
     case 'rate_limited': return 'Slow down a little and try again in a moment.';
     case 'unavailable':

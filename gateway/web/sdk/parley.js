@@ -525,32 +525,60 @@ export class ParleyClient extends Emitter {
     return { messages: p.messages || [], more: !!p.more };
   }
 
-  // groups (groupsvc/README.md)
+  // groups (groupsvc: /api/v1/groups)
 
-  /** The groups the user belongs to. */
+  /** The groups the user belongs to, each with the user's `role`. */
   async groups() { return (await this.http('GET', '/api/v1/groups')).groups || []; }
-  /** One group with its members. */
-  async group(groupId) { return this.http('GET', `/api/v1/groups/${groupId}`); }
-  /** Creates a group with the given members (user ids); the creator is its owner. */
-  async createGroup({ name, memberIds = [] }) {
-    return this.http('POST', '/api/v1/groups', { json: { name, members: memberIds } });
+  /**
+   * One group: `{id, name, topic, size_limit, effective_limit, limit_kind,
+   * member_count, role, …}` (`role` is the caller's).
+   */
+  async group(groupId) { return (await this.http('GET', `/api/v1/groups/${groupId}`)).group; }
+  /** Every member of a group: `[{user_id, role, joined_at}]`. */
+  async members(groupId) {
+    const out = [];
+    let after = '';
+    for (;;) {
+      const p = await this.http('GET', `/api/v1/groups/${groupId}/members`, { query: { after, limit: 100 } });
+      out.push(...(p.members || []));
+      if (!p.next || p.next === after) return out;
+      after = p.next;
+    }
   }
-  /** Changes a group's name or per-group member limit (`max_members`). */
-  async updateGroup(groupId, patch) { return this.http('PATCH', `/api/v1/groups/${groupId}`, { json: patch }); }
-  /** Adds members (user ids). */
+  /**
+   * Creates a group with the given members (user ids); the creator is its
+   * owner. `sizeLimit` 0 takes the platform default.
+   */
+  async createGroup({ name, topic, memberIds = [], sizeLimit = 0 }) {
+    const json = { name, members: memberIds };
+    if (topic) json.topic = topic;
+    if (sizeLimit) json.size_limit = sizeLimit;
+    return (await this.http('POST', '/api/v1/groups', { json })).group;
+  }
+  /** Renames a group or changes its topic: `{name?, topic?}`. */
+  async updateGroup(groupId, patch) { return (await this.http('PATCH', `/api/v1/groups/${groupId}`, { json: patch })).group; }
+  /** Sets the group's own member limit (owners and admins), within the platform ceiling. */
+  async setGroupLimit(groupId, sizeLimit) {
+    return (await this.http('PUT', `/api/v1/groups/${groupId}/limit`, { json: { size_limit: sizeLimit } })).group;
+  }
+  /** Adds members (user ids): `{group, added, already_members}`. Over the limit: `limit_exceeded`. */
   async addMembers(groupId, userIds) {
-    return this.http('POST', `/api/v1/groups/${groupId}/members`, { json: { user_ids: userIds } });
+    return this.http('POST', `/api/v1/groups/${groupId}/members`, { json: { users: userIds } });
   }
-  /** Removes a member (or leaves, with the user's own id). */
+  /** Removes a member. */
   async removeMember(groupId, userId) { return this.http('DELETE', `/api/v1/groups/${groupId}/members/${userId}`); }
+  /** Leaves a group. */
+  async leaveGroup(groupId) { return this.http('POST', `/api/v1/groups/${groupId}/leave`); }
   /** Sets a member's role: `owner`, `admin` or `member`. */
   async setMemberRole(groupId, userId, role) {
-    return this.http('PUT', `/api/v1/groups/${groupId}/members/${userId}/role`, { json: { role } });
+    return (await this.http('PUT', `/api/v1/groups/${groupId}/members/${userId}/role`, { json: { role } })).member;
   }
-  /** The platform's group settings (the group-size ceiling). */
-  async groupSettings() { return this.http('GET', '/api/v1/groups/admin/settings'); }
-  /** Sets the platform's group-size ceiling (admin only). */
-  async setGroupSettings(settings) { return this.http('PUT', '/api/v1/groups/admin/settings', { json: settings }); }
+  /** The platform's group limits `{default_limit, ceiling, min_limit}`. */
+  async groupLimits() { return this.http('GET', '/api/v1/groups/limits'); }
+  /** The platform's group limits for admins (adds `max_ceiling`). */
+  async adminGroupLimits() { return this.http('GET', '/api/v1/groups/admin/limits'); }
+  /** Sets the platform's `{default_limit?, ceiling?}` (admin only). */
+  async setAdminGroupLimits(limits) { return this.http('PUT', '/api/v1/groups/admin/limits', { json: limits }); }
 
   // media (mediasvc/README.md)
 

@@ -1,0 +1,222 @@
+// The web client end to end in headless Chromium, against every mode in
+// PARLEY_BROWSER_MODES (default: allinone,stack). Each scenario leaves
+// screenshots at desktop and phone widths in test-output/browser/<mode>/.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+
+import { startPlatform, root } from '../lib/platform.js';
+import { launch, Person, Shots, consoleLog } from '../lib/browser.js';
+import { gradientPNG } from '../lib/png.js';
+
+const MODES = (process.env.PARLEY_BROWSER_MODES || 'allinone,stack').split(',').map((s) => s.trim()).filter(Boolean);
+
+// Scenarios whose server side has not landed yet: they still run, and the
+// run prints them as TODO with the reason (never a silent skip).
+export const PENDING = {};
+
+function scenario(name, fn) {
+  const why = PENDING[name];
+  return it(name, why ? { todo: `PENDING: ${why}` } : {}, fn);
+}
+
+for (const mode of MODES) {
+  describe(`web client, ${mode}`, { concurrency: 1 }, () => {
+    const runId = randomBytes(3).toString('hex');
+    const out = join(root, 'test-output/browser', mode);
+    let platform;
+    let browser;
+    let shots;
+    let alice;
+    let bob;
+    let carol;
+    let dave;
+    let admin;
+    const url = (i) => platform.urls[i % platform.urls.length];
+
+    before(async () => {
+      rmSync(out, { recursive: true, force: true });
+      shots = new Shots(out);
+      platform = await startPlatform(mode, out);
+      console.log(`# ${mode}: ${platform.urls.join(' ')} (logs: ${platform.logDir})`);
+      browser = await launch();
+      // In the stack mode the people sit on different gateways of both
+      // regions: eu-1, us-2, eu-2, us-1.
+      alice = new Person(browser, url(0), 'Alice', runId);
+      bob = new Person(browser, url(3), 'Bob', runId);
+      carol = new Person(browser, url(1), 'Carol', runId);
+      dave = new Person(browser, url(2), 'Dave', runId);
+    });
+
+    after(async () => {
+      if (browser) await browser.close();
+      if (platform) await platform.stop();
+      if (consoleLog.length) console.log(`# browser console (${mode}):\n# ` + consoleLog.splice(0).join('\n# '));
+      console.log(`# screenshots: ${shots ? shots.files.length : 0} in ${out}`);
+      const pending = Object.entries(PENDING);
+      console.log(pending.length ? `# PENDING scenarios (${mode}):\n` + pending.map(([n, w]) => `#   ${n}: ${w}`).join('\n') : `# PENDING scenarios (${mode}): none`);
+    });
+
+    scenario('two users chat in two browser contexts', async () => {
+      await alice.open();
+      await shots.take('sign-in-page', alice);
+      await Promise.all([alice.signUp(), bob.open().then(() => bob.signUp()), carol.open().then(() => carol.signUp()),
+        dave.open().then(() => dave.signUp())]);
+      await shots.take('signed-in', alice);
+
+      await alice.startChat(bob);
+      await alice.send('Hi Bob! Lunch at 12:30?');
+      // Bob's list shows the new conversation with its unread count and last message.
+      await bob.conv('Alice').waitFor();
+      await bob.conv('Alice').locator('.badge', { hasText: '1' }).waitFor();
+      assert.match(await bob.conv('Alice').locator('.conv-preview').innerText(), /Lunch at 12:30/);
+      await shots.take('bob-sees-unread', bob);
+      await bob.openConv('Alice');
+      await bob.msg('Hi Bob! Lunch at 12:30?').waitFor();
+      await bob.conv('Alice').locator('.badge').waitFor({ state: 'detached' });
+
+      // Typing shows on the other side, in the chat and in the list.
+      await bob.page.getByLabel('Message', { exact: true }).pressSequentially('Sounds', { delay: 30 });
+      await alice.page.locator('.typing-line', { hasText: 'Bob is typing' }).waitFor();
+      await alice.conv('Bob').locator('.conv-preview.typing').waitFor();
+      await shots.take('alice-sees-typing', alice);
+      await bob.page.getByLabel('Message', { exact: true }).fill('');
+      await bob.send('Sounds good, see you there');
+      await alice.msg('Sounds good, see you there').waitFor();
+      await shots.take('conversation', alice, bob);
+      assert.equal(await alice.msg('Hi Bob! Lunch at 12:30?').count(), 1);
+    });
+
+    scenario('ticks move from sent to delivered to read, with times', async () => {
+      // Bob looks at another chat, so Alice's message reaches his device
+      // without being read; and he is offline first, so "sent" shows alone.
+      await bob.startChat(carol);
+      await bob.offline(true);
+      await bob.page.locator('#banner', { hasText: 'offline' }).waitFor();
+      await alice.send('Are you there?');
+      await assertTick(alice, 'Are you there?', 'sent');
+      await shots.take('tick-sent', alice);
+      await bob.offline(false);
+      await bob.online();
+      await assertTick(alice, 'Are you there?', 'delivered');
+      await alice.tick('Are you there?').click(); // tap shows the times
+      await alice.page.locator('.msg.mine', { hasText: 'Are you there?' }).locator('.tick-detail', { hasText: 'Delivered' }).waitFor();
+      await shots.take('tick-delivered', alice);
+      await bob.openConv('Alice');
+      await assertTick(alice, 'Are you there?', 'read');
+      const title = await alice.tick('Are you there?').getAttribute('title');
+      assert.match(title, /Sent .*\n.*Delivered .*\n.*Read /s, 'hover title lists the times');
+      // The times stay open across updates and now include the read time.
+      await alice.page.locator('.msg.mine', { hasText: 'Are you there?' }).locator('.tick-detail', { hasText: 'Read' }).waitFor();
+      await shots.take('tick-read', alice);
+    });
+
+    scenario('an image appears with its thumbnail on the other side, and a file', async () => {
+      const png = gradientPNG(640, 480);
+      await alice.page.locator('#composer-file').setInputFiles({ name: 'gradient.png', mimeType: 'image/png', buffer: png });
+      const mine = alice.page.locator('.msg.mine img.thumb').last();
+      await mine.waitFor();
+      await alice.page.locator('.msg.mine:not(.pending) img.thumb').last().waitFor({ timeout: 20_000 });
+      const theirs = bob.page.locator('.msg.theirs img.thumb[data-loaded="thumbnail"]').last();
+      await theirs.waitFor({ timeout: 20_000 });
+      const size = await theirs.evaluate((img) => img.decode().then(() => [img.naturalWidth, img.naturalHeight]));
+      // mediasvc thumbnails have a longest side of 320.
+      assert.deepEqual(size, [320, 240], 'Bob sees the server-made thumbnail');
+      await alice.page.locator('#composer-file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Menu: pizza, salad\n') });
+      await bob.page.locator('.msg.theirs .att.file', { hasText: 'notes.txt' }).waitFor({ timeout: 20_000 });
+      await shots.take('image-and-file', alice, bob);
+      // Bob downloads the file with his token, through the SDK the page uses.
+      const id = await bob.page.locator('.msg.theirs .att.file', { hasText: 'notes.txt' }).getAttribute('data-media-id');
+      const text = await bob.page.evaluate(async (mediaId) => {
+        const { ParleyClient } = await import('/sdk/parley.js');
+        const c = new ParleyClient({ storage: window.sessionStorage });
+        await c.restore();
+        return (await c.download(mediaId)).text();
+      }, id);
+      assert.equal(text, 'Menu: pizza, salad\n');
+    });
+
+    scenario('a user who was offline receives everything on return, once each', async () => {
+      await bob.offline(true);
+      await bob.page.locator('#banner', { hasText: 'offline' }).waitFor();
+      await shots.take('bob-offline', bob);
+      const texts = ['First while you were away', 'Second while you were away', 'Third while you were away'];
+      for (const t of texts) await alice.send(t);
+      for (const t of texts) await assertTick(alice, t, 'sent');
+      assert.equal(await bob.msg(texts[0]).count(), 0, 'nothing reaches an offline browser');
+      await bob.offline(false);
+      await bob.online();
+      for (const t of texts) await bob.msg(t).waitFor();
+      await bob.page.waitForTimeout(1000); // late duplicates would show up now
+      for (const t of texts) assert.equal(await bob.msg(t).count(), 1, `"${t}" shown once`);
+      const order = await bob.page.locator('.msg .body').allInnerTexts();
+      const idx = texts.map((t) => order.indexOf(t));
+      assert.deepEqual([...idx].sort((a, b) => a - b), idx, 'in order');
+      assert.ok(await bob.page.locator('#banner').isHidden(), 'offline banner gone');
+      await shots.take('bob-back-online', bob);
+      // Bob's client acknowledged them: Alice sees them read (the chat is open).
+      for (const t of texts) await assertTick(alice, t, 'read');
+    });
+
+    scenario('a group with three members shows "read by 2 of 2"', async () => {
+      await alice.page.getByRole('button', { name: 'New group' }).click();
+      await alice.page.getByLabel('Group name').fill('Lunch crew');
+      await alice.page.getByLabel('Members').fill(`${bob.username}, ${carol.username}`);
+      await alice.page.getByRole('button', { name: 'Create group' }).click();
+      await alice.page.locator('#chat-title', { hasText: 'Lunch crew' }).waitFor();
+      await alice.send('Pizza or salad?');
+      await bob.conv('Lunch crew').waitFor({ timeout: 20_000 });
+      await carol.conv('Lunch crew').waitFor({ timeout: 20_000 });
+      const readBy = alice.page.locator('.msg.mine', { hasText: 'Pizza or salad?' }).locator('.readby');
+      await bob.openConv('Lunch crew');
+      await bob.msg('Pizza or salad?').waitFor();
+      await readBy.filter({ hasText: 'read by 1 of 2' }).waitFor({ timeout: 20_000 });
+      await carol.openConv('Lunch crew');
+      await carol.msg('Pizza or salad?').waitFor();
+      await readBy.filter({ hasText: 'read by 2 of 2' }).waitFor({ timeout: 20_000 });
+      await assertTick(alice, 'Pizza or salad?', 'read');
+      await carol.send('Pizza!');
+      await alice.msg('Pizza!').locator('.sender', { hasText: 'Carol' }).waitFor();
+      await shots.take('group-read-by-2-of-2', alice, carol);
+    });
+
+    scenario('an admin changes the ceiling and an over-limit add is refused with a clear message', async () => {
+      assert.ok(platform.admin, 'this run has no admin account (PARLEY_ADMIN_USER)');
+      admin = new Person(browser, url(0), 'Admin', runId);
+      await admin.open();
+      await admin.signIn(platform.admin.username, platform.admin.password);
+      await admin.page.getByRole('button', { name: 'Admin' }).click();
+      await admin.page.getByRole('heading', { name: 'Administration' }).waitFor();
+      const ceiling = admin.page.getByLabel('Group-size ceiling (members)');
+      await ceiling.fill('3');
+      await admin.page.getByRole('button', { name: 'Save group limits' }).click();
+      await admin.page.getByRole('status').filter({ hasText: 'at most 3 members' }).waitFor();
+      await admin.page.locator('.limits input').first().waitFor();
+      await shots.take('admin-ceiling', admin);
+
+      // The group has 3 members: a fourth is refused, and the UI says why.
+      await alice.openConv('Lunch crew');
+      await alice.page.getByRole('button', { name: 'Group info' }).click();
+      const dialog = alice.page.getByRole('dialog', { name: 'Group info' });
+      await dialog.getByText('3 of at most 3 members').waitFor();
+      await dialog.getByLabel('Add members').fill(dave.username);
+      await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+      const alert = dialog.getByRole('alert').filter({ hasText: 'Limit reached' });
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /limit is 3/);
+      assert.equal(await dialog.locator('.member').count(), 3, 'Dave was not added');
+      await shots.take('over-limit-refused', alice);
+    });
+  });
+}
+
+async function assertTick(person, text, state) {
+  try {
+    await person.page.locator('.msg.mine', { hasText: text }).locator(`.tick[data-state="${state}"]`).waitFor({ timeout: 20_000 });
+  } catch (e) {
+    const now = await person.tick(text).getAttribute('data-state').catch(() => 'missing');
+    throw new Error(`tick of "${text}" for ${person.name}: want ${state}, is ${now}`);
+  }
+}
