@@ -14,6 +14,7 @@
 #   CHAT_PROD_NAMESPACE      Cassandra keyspaces <ns>_auth|_messages|_groups|_media,
 #                            Redis key prefix <ns>:, S3 bucket <ns>-media (parley_prod)
 #   CHAT_PROD_READY_TIMEOUT  seconds to wait for every /readyz (180)
+#   CHAT_PROD_ADMIN_USER, CHAT_PROD_ADMIN_PASSWORD  create this admin account once ready
 #   CHAT_INTERNAL_SECRET     the service secret; generated once into the run dir if unset
 #   CHAT_STACK_ENV / CHAT_STACK_DIR  where the stack's env file is (.run/stack/env)
 set -euo pipefail
@@ -173,6 +174,20 @@ while :; do
   checks=("${pending[@]}")
   sleep 0.5
 done
+
+# An admin account for the web client's admin page, when asked for.
+if [ -n "${CHAT_PROD_ADMIN_USER:-}" ]; then
+  [ -n "${CHAT_PROD_ADMIN_PASSWORD:-}" ] || fail "CHAT_PROD_ADMIN_USER needs CHAT_PROD_ADMIN_PASSWORD"
+  if out=$(CHAT_AUTH_BOOTSTRAP_PASSWORD=$CHAT_PROD_ADMIN_PASSWORD "$bin_dir/authsvc" bootstrap-admin \
+    -username "$CHAT_PROD_ADMIN_USER" -auth.store.backend=cassandra "${auth_cass[@]}" \
+    -auth.cassandra.keyspace="${ns}_auth" -log.level=warn </dev/null 2>&1); then
+    echo "admin $CHAT_PROD_ADMIN_USER created"
+  elif grep -q already_exists <<<"$out"; then
+    echo "username $CHAT_PROD_ADMIN_USER exists already: left as it is"
+  else
+    fail "bootstrap-admin failed: $out"
+  fi
+fi
 trap - INT TERM
 
 {
