@@ -29,6 +29,9 @@ import (
 // delivered push frame. Clients connect from several 127.0.0.x addresses.
 //
 //	CHAT_BENCH_CONNS=19000 CHAT_BENCH_IDLE=60s go test -run x -bench GatewayCapacity -benchtime 1x -timeout 30m ./deploy/e2e/
+//
+// CHAT_BENCH_READER_GOROUTINES=true runs the gateway with one reader
+// goroutine per connection instead of its epoll poller, for comparison.
 func BenchmarkGatewayCapacity(b *testing.B) {
 	n := envInt("CHAT_BENCH_CONNS", 19_000)
 	idle, _ := time.ParseDuration(envStr("CHAT_BENCH_IDLE", "60s"))
@@ -37,6 +40,8 @@ func BenchmarkGatewayCapacity(b *testing.B) {
 	gw := kittest.Start(b, binary(b, "gateway"), []string{"-public.addr=127.0.0.1:0", "-internal.addr=127.0.0.1:0",
 		"-gateway.router-url=http://" + router.Addr("internal"), "-gateway.auth-url=" + k.srv.URL,
 		fmt.Sprintf("-gateway.max-conns=%d", n+500), "-gateway.ping-interval=30s", "-gateway.idle-timeout=90s",
+		// CHAT_BENCH_READER_GOROUTINES=true measures the fallback reader.
+		"-gateway.reader-goroutines=" + envStr("CHAT_BENCH_READER_GOROUTINES", "false"),
 	}, "public", "internal")
 	internal := "http://" + gw.Addr("internal")
 

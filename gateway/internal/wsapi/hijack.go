@@ -12,6 +12,7 @@ import (
 // is handed over as it is and gets a reader goroutine.
 type gatedWriter struct {
 	http.ResponseWriter
+	off  bool // hand the socket over as it is
 	gate *frameGate
 }
 
@@ -22,7 +23,7 @@ func (w *gatedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	sc, ok := c.(syscall.Conn)
-	if !ok {
+	if !ok || w.off {
 		return c, brw, nil
 	}
 	raw, err := sc.SyscallConn()

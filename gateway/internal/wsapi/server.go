@@ -185,7 +185,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := upgradeToken(r)
-	gated := &gatedWriter{ResponseWriter: w}
+	// Only the poller needs the frame gate; a reader goroutine would hold
+	// the gate's buffer while it waits.
+	gated := &gatedWriter{ResponseWriter: w, off: s.poller == nil}
 	ws, err := s.upgrader.Upgrade(gated, r, nil)
 	if err != nil {
 		s.metrics.upgrades.WithLabelValues("bad_handshake").Inc()
