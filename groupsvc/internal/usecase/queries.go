@@ -177,3 +177,11 @@ func (s *Service) UserMemberships(ctx context.Context, user ids.ID) (groupapi.Me
 	}
 	return out, nil
 }
+
+// RosterVersion is the current version of a live group: a cached roster
+// of that version is current (every change moves the version in the same
+// atomic write as the member rows).
+func (s *Service) RosterVersion(ctx context.Context, group ids.ID) (int64, error) {
+	g, err := s.loadGroup(ctx, group)
+	return g.Version, err
+}

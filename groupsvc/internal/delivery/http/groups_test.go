@@ -136,7 +136,11 @@ func TestUpdateByPlainMember403AndEmptyPatch400(t *testing.T) {
 }
 
 func TestDelete204ByOwnerOnly_MembersLoseAccessAndEventNamesThemAll(t *testing.T) {
-	e := newEnv(t)
+	t.Run("embedded", func(t *testing.T) { deleteFlow(t, newEnv(t)) })
+	t.Run("cassandra", func(t *testing.T) { deleteFlow(t, newEnv(t, withCassandra())) })
+}
+
+func deleteFlow(t *testing.T, e *env) {
 	owner, adm, member := e.user(), e.user(), e.user()
 	g := e.create(owner, adm, member)
 	e.must(200, as{user: owner}, "PUT", gpath(g, "/members/"+adm.String()+"/role"), map[string]any{"role": "admin"})

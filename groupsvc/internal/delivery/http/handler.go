@@ -11,6 +11,7 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,11 +29,20 @@ import (
 // maxJSONBody bounds every JSON request body (a batch of users fits easily).
 const maxJSONBody = 32 << 10
 
+// rosterCacheBytes bounds the encoded rosters kept (about 60 KiB per
+// 1,000 members).
+const rosterCacheBytes = 64 << 20
+
 // Handler serves the groups API.
-type Handler struct{ uc *usecase.Service }
+type Handler struct {
+	uc      *usecase.Service
+	rosters *rosterCache
+}
 
 // NewHandler returns the handlers over the use cases.
-func NewHandler(uc *usecase.Service) *Handler { return &Handler{uc: uc} }
+func NewHandler(uc *usecase.Service) *Handler {
+	return &Handler{uc: uc, rosters: newRosterCache(rosterCacheBytes)}
+}
 
 // Register mounts the routes on api, the service-authenticated /internal/v1 group.
 func (h *Handler) Register(api *gin.RouterGroup) {
@@ -409,12 +419,27 @@ func (h *Handler) roster(c *gin.Context) {
 	if !ok {
 		return
 	}
+	version, err := h.uc.RosterVersion(c.Request.Context(), id)
+	if err != nil {
+		kit.AbortWithError(c, err)
+		return
+	}
+	if body := h.rosters.get(id, version); body != nil {
+		c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+		return
+	}
 	r, err := h.uc.Roster(c.Request.Context(), id)
 	if err != nil {
 		kit.AbortWithError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, r)
+	body, err := json.Marshal(r)
+	if err != nil {
+		kit.AbortWithError(c, errs.Wrap(err, errs.Internal, "encode roster"))
+		return
+	}
+	h.rosters.put(id, r.Version, body)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 func (h *Handler) rosterMember(c *gin.Context) {

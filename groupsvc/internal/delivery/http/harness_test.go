@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"io"
 	"log/slog"
 	gohttp "net/http"
@@ -16,12 +18,14 @@ import (
 	"github.com/parleychat/parley/groupsvc/internal/clients"
 	grouphttp "github.com/parleychat/parley/groupsvc/internal/delivery/http"
 	"github.com/parleychat/parley/groupsvc/internal/entity"
+	"github.com/parleychat/parley/groupsvc/internal/store/cassandra"
 	"github.com/parleychat/parley/groupsvc/internal/store/embedded"
 	"github.com/parleychat/parley/groupsvc/internal/usecase"
 	"github.com/parleychat/parley/shared/config"
 	"github.com/parleychat/parley/shared/groupapi"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/stackenv"
 	"github.com/parleychat/parley/shared/svcauth"
 )
 
@@ -100,7 +104,20 @@ func (f *fakeMessages) last(group ids.ID) groupapi.GroupEvent {
 	return groupapi.GroupEvent{}
 }
 
-type options struct{ limits entity.PlatformLimits }
+type options struct {
+	limits    entity.PlatformLimits
+	cassandra bool
+}
+
+// withCassandra runs the env on the stack's Cassandra (fresh keyspace).
+func withCassandra() option { return func(o *options) { o.cassandra = true } }
+
+// store is what a backend provides.
+type store interface {
+	usecase.GroupStore
+	usecase.LimitStore
+	Close() error
+}
 
 type option func(*options)
 
@@ -114,7 +131,7 @@ type env struct {
 	t        testing.TB
 	srv      *httptest.Server
 	uc       *usecase.Service
-	store    *embedded.Store
+	store    store
 	auth     *fakeAuth
 	messages *fakeMessages
 	signer   *svcauth.Signer
@@ -127,7 +144,13 @@ func newEnv(t testing.TB, opts ...option) *env {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	st, err := embedded.Open(embedded.Config{Dir: t.TempDir()}, discard)
+	var st store
+	var err error
+	if o.cassandra {
+		st, err = cassandra.Open(freshKeyspace(t), discard)
+	} else {
+		st, err = embedded.Open(embedded.Config{Dir: t.TempDir()}, discard)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +167,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 	e.signer = svc.Signer
 	rt := &svcauth.Transport{Signer: svc.Signer}
 	e.ids, _ = ids.NewGenerator(3)
-	e.uc = usecase.New(usecase.Config{Limits: o.limits, HardMax: 1000, MaxBatch: 20},
+	e.uc = usecase.New(usecase.Config{Limits: o.limits, HardMax: 1000, MaxBatch: 100},
 		usecase.Deps{Groups: st, Limits: st, Users: clients.NewUsers(kit.NewClient(authSrv.URL, rt, time.Second)),
 			Messages: clients.NewMessages(kit.NewClient(msgSrv.URL, rt, time.Second)),
 			IDs:      e.ids, Now: time.Now, Logger: discard, Metrics: usecase.NewMetrics(svc.Ops.Registry)})
@@ -262,3 +285,22 @@ func detail(out map[string]any, key string) string {
 }
 
 func gpath(g ids.ID, rest string) string { return "/internal/v1/groups/" + g.String() + rest }
+
+// freshKeyspace migrates a new keyspace and drops it at the end.
+func freshKeyspace(t testing.TB) cassandra.Config {
+	t.Helper()
+	env := stackenv.Require(t, stackenv.CassandraHosts, stackenv.CassandraDC)
+	cfg := cassandra.Config{Hosts: stackenv.Split(env[stackenv.CassandraHosts]), DC: env[stackenv.CassandraDC],
+		Keyspace: fmt.Sprintf("groupsvc_http_%d", rand.Uint32()), Timeout: 10 * time.Second, ConnectTimeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = cassandra.DropKeyspace(ctx, cfg)
+	})
+	if err := cassandra.Migrate(ctx, cfg, discard); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return cfg
+}

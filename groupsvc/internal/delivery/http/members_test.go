@@ -60,7 +60,7 @@ func TestAddBadInput(t *testing.T) {
 		{owner, map[string]any{"users": ids2s(other, other)}, 400, "invalid_argument"},
 		{owner, map[string]any{"users": []string{}}, 400, "invalid_argument"},
 		{owner, map[string]any{"users": []string{"-5"}}, 400, "invalid_argument"},
-		{owner, map[string]any{"users": make([]string, 21)}, 400, "invalid_argument"},
+		{owner, map[string]any{"users": make([]string, 101)}, 400, "invalid_argument"},
 		{owner, map[string]any{"user": ids2s(other)}, 400, "invalid_argument"},
 	} {
 		if code, out := e.call(as{user: c.who}, "POST", gpath(g, "/members"), c.body); code != c.code || errCode(out) != c.err {
@@ -111,7 +111,11 @@ func TestSetLimitOutsideTwoAndCeiling400_ByMember403(t *testing.T) {
 }
 
 func TestConcurrentAddsNeverPassTheLimit(t *testing.T) {
-	e := newEnv(t)
+	t.Run("embedded", func(t *testing.T) { concurrentAdds(t, newEnv(t)) })
+	t.Run("cassandra", func(t *testing.T) { concurrentAdds(t, newEnv(t, withCassandra())) })
+}
+
+func concurrentAdds(t *testing.T, e *env) {
 	owner := e.user()
 	g := e.create(owner)
 	e.must(200, as{user: owner}, "PUT", gpath(g, "/limit"), map[string]any{"size_limit": 10})

@@ -142,9 +142,30 @@ func (r groupRecord) group(id ids.ID) entity.Group {
 		CreatedBy: r.CreatedBy, Deleted: r.Deleted}
 }
 
+// memberRecord is a member row or index entry: a role byte and the join
+// time in Unix milliseconds, big-endian. Binary, not JSON: a roster read
+// decodes one per member.
 type memberRecord struct {
-	Role       string `json:"role"`
-	JoinedAtMs int64  `json:"joined_at_ms"`
+	Role       string
+	JoinedAtMs int64
+}
+
+var roleCodes = map[string]byte{entity.RoleOwner: 'o', entity.RoleAdmin: 'a', entity.RoleMember: 'm'}
+
+var roleNames = map[byte]string{'o': entity.RoleOwner, 'a': entity.RoleAdmin, 'm': entity.RoleMember}
+
+func (r memberRecord) bytes() []byte {
+	b := make([]byte, 9)
+	b[0] = roleCodes[r.Role]
+	binary.BigEndian.PutUint64(b[1:], uint64(r.JoinedAtMs))
+	return b
+}
+
+func decodeMember(b []byte) (memberRecord, error) {
+	if len(b) != 9 || roleNames[b[0]] == "" {
+		return memberRecord{}, fmt.Errorf("embedded store: malformed member record %x", b)
+	}
+	return memberRecord{Role: roleNames[b[0]], JoinedAtMs: int64(binary.BigEndian.Uint64(b[1:]))}, nil
 }
 
 type auditRecord struct {
@@ -214,7 +235,7 @@ func (s *Store) Apply(ctx context.Context, c usecase.Change) error {
 		}
 		members := tx.Bucket(bucketMembers)
 		for _, m := range c.Put {
-			if err := members.Put(key2(m.Group, m.User), encode(memberRecord{Role: m.Role, JoinedAtMs: m.JoinedAt.UnixMilli()})); err != nil {
+			if err := members.Put(key2(m.Group, m.User), memberRecord{Role: m.Role, JoinedAtMs: m.JoinedAt.UnixMilli()}.bytes()); err != nil {
 				return err
 			}
 		}
@@ -241,7 +262,7 @@ func (s *Store) Apply(ctx context.Context, c usecase.Change) error {
 func syncMemberships(tx *bolt.Tx, ev entity.Event) error {
 	idx := tx.Bucket(bucketMemberships)
 	for _, m := range ev.Put {
-		if err := idx.Put(key2(m.User, m.Group), encode(memberRecord{Role: m.Role, JoinedAtMs: m.JoinedAt.UnixMilli()})); err != nil {
+		if err := idx.Put(key2(m.User, m.Group), memberRecord{Role: m.Role, JoinedAtMs: m.JoinedAt.UnixMilli()}.bytes()); err != nil {
 			return err
 		}
 	}
@@ -280,7 +301,7 @@ func (s *Store) Member(ctx context.Context, group, user ids.ID) (entity.Member, 
 		if raw == nil {
 			return entity.ErrNotFound
 		}
-		r, err := decode[memberRecord](raw)
+		r, err := decodeMember(raw)
 		m = entity.Member{Group: group, User: user, Role: r.Role, JoinedAt: time.UnixMilli(r.JoinedAtMs).UTC()}
 		return err
 	})
@@ -310,7 +331,7 @@ func (s *Store) scan(ctx context.Context, bucket []byte, prefix, after ids.ID, l
 func (s *Store) Members(ctx context.Context, group, after ids.ID, limit int) ([]entity.Member, error) {
 	var out []entity.Member
 	err := s.scan(ctx, bucketMembers, group, after, limit, func(user ids.ID, v []byte) error {
-		r, err := decode[memberRecord](v)
+		r, err := decodeMember(v)
 		out = append(out, entity.Member{Group: group, User: user, Role: r.Role, JoinedAt: time.UnixMilli(r.JoinedAtMs).UTC()})
 		return err
 	})
@@ -321,7 +342,7 @@ func (s *Store) Members(ctx context.Context, group, after ids.ID, limit int) ([]
 func (s *Store) Memberships(ctx context.Context, user, after ids.ID, limit int) ([]entity.Membership, error) {
 	var out []entity.Membership
 	err := s.scan(ctx, bucketMemberships, user, after, limit, func(group ids.ID, v []byte) error {
-		r, err := decode[memberRecord](v)
+		r, err := decodeMember(v)
 		out = append(out, entity.Membership{User: user, Group: group, Role: r.Role, JoinedAt: time.UnixMilli(r.JoinedAtMs).UTC()})
 		return err
 	})
