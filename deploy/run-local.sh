@@ -29,6 +29,9 @@ data_dir="$run_dir/data"
 export CHAT_AUTH_DATA_DIR="$data_dir/authsvc" CHAT_AUTH_NODE_ID=1
 export CHAT_MESSAGES_DATA_DIR="$data_dir/messagesvc" CHAT_MESSAGES_NODE_ID=2
 export CHAT_MEDIA_DATA_DIR="$data_dir/mediasvc"
+# groupsvc finds authsvc (7101) and messagesvc (7102) on their default ports.
+export CHAT_GROUPS_DATA_DIR="$data_dir/groupsvc" CHAT_GROUPS_NODE_ID=3
+export CHAT_GATEWAY_GROUPS_URL=http://127.0.0.1:7104 CHAT_MESSAGES_GROUPS_URL=http://127.0.0.1:7104
 export CHAT_GATEWAY_MESSAGES_URL=http://127.0.0.1:7102 CHAT_GATEWAY_RECEIPTS_URL=http://127.0.0.1:7103
 export CHAT_GATEWAY_MEDIA_URL=http://127.0.0.1:7105
 
