@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Stops what deploy/run-stack.sh started, by the PIDs in its run dir: the
-# gateways first (they drain their clients), then the services behind them,
-# then the routers and authsvc. Each gets SIGTERM and CHAT_PROD_STOP_TIMEOUT
-# seconds (30) to exit before SIGKILL. The stack itself keeps running.
+# Stops what deploy/run-stack.sh (or deploy/run-allinone.sh) started, by the
+# PIDs in its run dir: the gateways first (they drain their clients), then
+# the services behind them, then the routers and authsvc. Each gets SIGTERM
+# and CHAT_PROD_STOP_TIMEOUT seconds (30) to exit before SIGKILL. The stack
+# itself keeps running.
+#   bash deploy/stop-stack.sh [run dir]    (default: $CHAT_PROD_DIR, else .run/prod)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-run_dir=${CHAT_PROD_DIR:-$root/.run/prod}
+run_dir=${1:-${CHAT_PROD_DIR:-$root/.run/prod}}
+run_dir=$(cd "$run_dir" 2>/dev/null && pwd) || { echo "nothing to stop: no run dir $1"; exit 0; }
 timeout=${CHAT_PROD_STOP_TIMEOUT:-30}
 pids_dir="$run_dir/pids"
 [ -d "$pids_dir" ] || { echo "nothing to stop in $run_dir"; exit 0; }

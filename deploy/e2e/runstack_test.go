@@ -203,3 +203,63 @@ func TestRunStackTwoRegionsExchangeMessages(t *testing.T) {
 	}
 	waitMessage(t, a, "hello from us")
 }
+
+// TestRunAllinoneScript starts the all-in-one binary the way scripts and the
+// browser tests do (deploy/run-allinone.sh, with an admin), signs the admin
+// in through the printed URL, and stops it with deploy/stop-stack.sh.
+func TestRunAllinoneScript(t *testing.T) {
+	wd, _ := os.Getwd()
+	root, ok := stackenv.RepoRoot(wd)
+	if !ok {
+		t.Fatalf("no go.work above %s", wd)
+	}
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CHAT_ALLINONE_DIR="+dir, "CHAT_ALLINONE_PORT=auto",
+			"CHAT_ALLINONE_ADMIN_USER=root", "CHAT_ALLINONE_ADMIN_PASSWORD=root password 123")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	run("deploy/run-allinone.sh")
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			run("deploy/stop-stack.sh", dir)
+		}
+	})
+	f, err := os.Open(filepath.Join(dir, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := stackenv.Parse(f)
+	f.Close()
+	if err != nil || vals["PARLEY_URL"] == "" {
+		t.Fatalf("env file: %v %v", vals, err)
+	}
+	pid, _ := os.ReadFile(filepath.Join(dir, "pids", "parley.pid"))
+	b, _ := json.Marshal(map[string]string{"username": "root", "password": "root password 123"})
+	resp, err := http.Post(vals["PARLEY_URL"]+"/api/v1/auth/sign-in", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct {
+		User struct{ Roles []string } `json:"user"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(sess.User.Roles) != 1 || sess.User.Roles[0] != "admin" {
+		t.Fatalf("admin sign-in = %d %+v", resp.StatusCode, sess)
+	}
+	run("deploy/stop-stack.sh", dir)
+	stopped = true
+	if resp, err := http.Get(vals["PARLEY_URL"] + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("parley (pid %s) still answers after stop-stack.sh", bytes.TrimSpace(pid))
+	}
+}
