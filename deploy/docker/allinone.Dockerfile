@@ -24,6 +24,7 @@ COPY messagesvc/go.mod messagesvc/go.sum messagesvc/
 COPY receiptsvc/go.mod receiptsvc/go.sum receiptsvc/
 COPY router/go.mod router/go.sum router/
 COPY allinone/go.mod allinone/go.sum allinone/
+COPY deploy/chatload/go.mod deploy/chatload/go.sum deploy/chatload/
 COPY deploy/e2e/go.mod deploy/e2e/go.sum deploy/e2e/
 COPY deploy/stacktest/go.mod deploy/stacktest/go.sum deploy/stacktest/
 COPY deploy/manifestcheck/go.mod deploy/manifestcheck/go.sum deploy/manifestcheck/

@@ -69,7 +69,7 @@ func TestOverlaysBuildDecodeStrictlyAndPassChecks(t *testing.T) {
 				}
 			}
 			cfg := configData(t, objs)
-			for _, k := range []string{"CHAT_GATEWAY_REGION", "CHAT_ROUTER_REGION", "CHAT_AUTH_CASSANDRA_DC", "CHAT_MESSAGES_CASSANDRA_DC", "CHAT_MEDIA_CASSANDRA_DC"} {
+			for _, k := range []string{"CHAT_GATEWAY_REGION", "CHAT_ROUTER_REGION", "CHAT_AUTH_CASSANDRA_DC", "CHAT_MESSAGES_CASSANDRA_DC", "CHAT_MEDIA_CASSANDRA_DC", "CHAT_GROUPS_CASSANDRA_DC"} {
 				if cfg[k] != region {
 					t.Errorf("%s = %q, want %q", k, cfg[k], region)
 				}

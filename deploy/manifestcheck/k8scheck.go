@@ -38,6 +38,17 @@ type workload struct {
 	template   corev1.PodTemplateSpec
 }
 
+// podSpec returns the pod template of a Deployment or StatefulSet.
+func podSpec(o Object) (*corev1.PodSpec, bool) {
+	switch t := o.Typed.(type) {
+	case *appsv1.Deployment:
+		return &t.Spec.Template.Spec, true
+	case *appsv1.StatefulSet:
+		return &t.Spec.Template.Spec, true
+	}
+	return nil, false
+}
+
 // parleyBinary returns the service an image runs ("gateway" for
 // registry.example.com/parleychat/gateway:1.0), or "" for other images.
 func parleyBinary(image string) string {
