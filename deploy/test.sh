@@ -27,3 +27,8 @@ go test -race -count=1 -timeout 20m $(go list work | grep -v -e /deploy/stacktes
 # and restarts the stack's Cassandra: they run alone, after everything else.
 step "end-to-end tests (service processes against the real stack)"
 go test -race -count=1 -p 1 -timeout 20m -v ./deploy/e2e/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' 
+
+# The web client in headless Chromium (Debian's package, installed if
+# missing), against the all-in-one binary and then against run-stack.sh.
+step "browser tests of the web client (all-in-one binary, then production on one machine)"
+bash deploy/browser/run.sh

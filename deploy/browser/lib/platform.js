@@ -6,7 +6,7 @@
 // PARLEY_URL=http://… tests an already running platform instead (no admin scenarios
 // unless PARLEY_ADMIN_USER / PARLEY_ADMIN_PASSWORD name an admin).
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,6 +47,14 @@ async function waitReady(url, ms, proc) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url}/readyz not ready within ${ms} ms`);
+}
+
+function readLogs(dir) {
+  try {
+    return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').slice(-2000)).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 function stopProc(proc, ms = 20_000) {
@@ -93,7 +101,8 @@ export async function startPlatform(mode, outDir) {
     return { mode, urls: [url], admin, logDir: data, stop: () => stopProc(proc) };
   }
   if (mode === 'allinone') {
-    const bin = join(root, '.run/bin/parley');
+    // Its own copy: a developer's `make run` may be running .run/bin/parley.
+    const bin = join(data, 'parley');
     await run('go', ['build', '-o', bin, './cmd/parley'], { cwd: join(root, 'allinone') });
     await run(bin, ['bootstrap-admin', '-username', admin.username, '-data-dir', data], {
       env: { ...process.env, CHAT_AUTH_BOOTSTRAP_PASSWORD: admin.password },
@@ -122,13 +131,24 @@ export async function startPlatform(mode, outDir) {
     const stop = async () => {
       await run('bash', [join(root, 'deploy/stop-stack.sh')], { env }).catch((e) => console.error('stop-stack:', e.message));
     };
-    try {
-      const out = await run('bash', [join(root, 'deploy/run-stack.sh')], { env, maxBuffer: 16 << 20 });
-      writeFileSync(join(outDir, 'run-stack.log'), out.stdout + out.stderr);
-    } catch (e) {
-      writeFileSync(join(outDir, 'run-stack.log'), `${e.stdout || ''}${e.stderr || ''}`);
-      await stop();
-      throw new Error(`deploy/run-stack.sh failed (see ${join(outDir, 'run-stack.log')}): ${(e.stderr || e.message).slice(-800)}`);
+    // "auto" picks a free port range, but on a busy machine another process
+    // may take one of its ports before a service binds it: try again then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await run('bash', [join(root, 'deploy/run-stack.sh')], { env, maxBuffer: 16 << 20 });
+        writeFileSync(join(outDir, 'run-stack.log'), out.stdout + out.stderr);
+        break;
+      } catch (e) {
+        const log = `${e.stdout || ''}${e.stderr || ''}`;
+        writeFileSync(join(outDir, `run-stack-attempt-${attempt}.log`), log);
+        await stop();
+        const bindRace = /address already in use/.test(log + readLogs(join(data, 'logs')));
+        if (bindRace && attempt < 3) {
+          console.log(`# run-stack.sh lost a port race (attempt ${attempt}); again on another range`);
+          continue;
+        }
+        throw new Error(`deploy/run-stack.sh failed (see ${join(outDir, `run-stack-attempt-${attempt}.log`)}): ${(e.stderr || e.message).slice(-800)}`);
+      }
     }
     const vars = Object.fromEntries(readFileSync(join(data, 'env'), 'utf8').split('\n').filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));

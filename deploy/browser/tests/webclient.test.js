@@ -160,6 +160,40 @@ for (const mode of MODES) {
       for (const t of texts) await assertTick(alice, t, 'read');
     });
 
+    scenario('history pages in when scrolling up, and a reload resumes the session', async () => {
+      // Alice's second device (the SDK in her page, signed in again) posts a
+      // long backlog; her first device gets the copies as the sender's other device.
+      const n = 45;
+      await alice.page.evaluate(async ({ username, password, peer, count }) => {
+        const { ParleyClient, directConversation } = await import('/sdk/parley.js');
+        const c = new ParleyClient({ deviceName: 'second device' });
+        await c.signIn({ username, password });
+        const bob = await c.userByUsername(peer);
+        c.connect();
+        const conv = directConversation(c.user.id, bob.id);
+        const sends = [];
+        for (let i = 1; i <= count; i++) sends.push(c.send(conv, { body: `Backlog ${String(i).padStart(2, '0')}` }).done);
+        await Promise.all(sends); // the outbox paces itself through rate limits
+        c.disconnect();
+      }, { username: alice.username, password: alice.password, peer: bob.username, count: n });
+      await alice.msg('Backlog 45').waitFor();
+      await bob.page.reload();
+      await bob.online();
+      await bob.openConv('Alice');
+      await bob.msg('Backlog 45').waitFor();
+      assert.equal(await bob.msg('Backlog 01').count(), 0, 'only the newest page is loaded at first');
+      for (let i = 0; i < 5 && (await bob.msg('Backlog 01').count()) === 0; i++) {
+        await bob.page.locator('.scroller').evaluate((el) => { el.scrollTop = 0; });
+        await bob.page.waitForTimeout(700);
+      }
+      await bob.msg('Backlog 01').waitFor();
+      const bodies = await bob.page.locator('.msg .body').allInnerTexts();
+      const backlog = bodies.filter((b) => b.startsWith('Backlog '));
+      assert.equal(backlog.length, n, 'every message once');
+      assert.deepEqual(backlog, [...backlog].sort(), 'in order');
+      await shots.take('history-paged-in', bob);
+    });
+
     scenario('a group with three members shows "read by 2 of 2"', async () => {
       await alice.page.getByRole('button', { name: 'New group' }).click();
       await alice.page.getByLabel('Group name').fill('Lunch crew');

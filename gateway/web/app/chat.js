@@ -496,7 +496,7 @@ export class ChatApp {
     for (const a of m.attachments || []) bubble.append(this.renderAttachment(m, a));
     if (m.body) bubble.append(h('p', { class: 'body' }, m.body));
     const meta = h('div', { class: 'meta' }, h('time', { datetime: new Date(m.sent_at_ms).toISOString(), title: fullTime(m.sent_at_ms) }, clock(m.sent_at_ms)));
-    if (mine) meta.append(this.tick(c, m));
+    if (mine) meta.append(...this.tick(c, m));
     bubble.append(meta);
     if (m.failed) bubble.append(h('p', { class: 'failed', role: 'alert' }, 'Not sent: ' + m.failed));
     return h('li', {
@@ -526,11 +526,11 @@ export class ChatApp {
       else this.expanded.add(key);
       btn.setAttribute('aria-expanded', String(!detail.hidden));
     });
-    const out = h('span', { class: 'tick-wrap' }, btn);
+    const out = [h('span', { class: 'tick-wrap' }, btn)];
     if (c.kind === 'group' && st.counts && st.counts.of > 0) {
-      out.append(h('span', { class: 'readby', 'data-testid': 'read-by' }, `read by ${st.counts.read} of ${st.counts.of}`));
+      out[0].append(h('span', { class: 'readby', 'data-testid': 'read-by' }, `read by ${st.counts.read} of ${st.counts.of}`));
     }
-    out.append(detail);
+    out.push(detail);
     return out;
   }
 

@@ -281,7 +281,6 @@ export class ParleyClient extends Emitter {
     this._seen = new Set(); // message ids already emitted
     this._seenOrder = [];
     this._outbox = []; // [{clientMsgId, conversationId, body, attachmentIds}]
-    this._inflight = new Set(); // client msg ids sent on the current connection
     this._cursor = '';
     this._acks = new Map(); // conversation → {ids:Set, cursor}
     this._ackTimer = null;
@@ -661,7 +660,6 @@ export class ParleyClient extends Emitter {
       try { ws.close(code, reason); } catch { /* already closed */ }
     }
     this._failPending(new ParleyError('unavailable', 'connection closed', { retryable: true }));
-    this._inflight.clear();
   }
 
   _failPending(err) {
@@ -794,7 +792,6 @@ export class ParleyClient extends Emitter {
     for (const t of this._timers) clearTimeout(t);
     this._timers = [];
     this._failPending(new ParleyError('unavailable', 'connection closed', { retryable: true }));
-    this._inflight.clear();
     if (!this._wanted) return;
     if (this._upSince && Date.now() - this._upSince > 60_000) this._backoffStep = 500;
     this._upSince = 0;
@@ -987,9 +984,9 @@ export class ParleyClient extends Emitter {
   // ------------------------------------------------------------ sending
 
   /**
-   * Sends a message. It is kept in a stored outbox and retried (with the
-   * same client_msg_id, so never duplicated) until the server acks it or
-   * refuses it for good.
+   * Sends a message. It is kept in a stored outbox and sent in order, one
+   * at a time, retried (with the same client_msg_id, so never duplicated)
+   * until the server acks it or refuses it for good.
    * @param {string} conversationId
    * @param {{body?: string, attachmentIds?: string[]}} content
    * @returns {{clientMsgId: string, done: Promise<{message_id: string, sent_at_ms: number}>}}
@@ -1001,41 +998,47 @@ export class ParleyClient extends Emitter {
     this._set('outbox', this._outbox);
     const done = new Promise((resolve, reject) => { item.resolve = resolve; item.reject = reject; });
     done.catch(() => {});
-    if (this.state === 'online') this._sendItem(item);
+    this._pump();
     return { clientMsgId, done };
   }
 
   /** Sends not yet acknowledged by the server, oldest first. */
   get outbox() { return this._outbox.map(({ clientMsgId, conversationId, body, attachmentIds }) => ({ clientMsgId, conversationId, body, attachmentIds })); }
 
-  async _flushOutbox() {
-    for (const item of [...this._outbox]) {
-      if (this.state !== 'online') return;
-      await this._sendItem(item);
-    }
-  }
+  async _flushOutbox() { this._pump(); }
 
-  async _sendItem(item) {
-    if (this._inflight.has(item.clientMsgId)) return;
-    this._inflight.add(item.clientMsgId);
-    const frame = { type: 'send', conversation_id: item.conversationId, client_msg_id: item.clientMsgId };
-    if (item.body) frame.body = item.body;
-    if (item.attachmentIds && item.attachmentIds.length) frame.attachment_ids = item.attachmentIds;
+  // One send in flight at a time keeps a device's messages in the order it
+  // wrote them, also across retries, and never floods the rate limit.
+  async _pump() {
+    if (this._pumping) return;
+    this._pumping = true;
     try {
-      const ack = await this._request(frame, 15_000);
-      this._settle(item.clientMsgId, ack);
-    } catch (e) {
-      this._inflight.delete(item.clientMsgId);
-      if (!e.retryable) {
-        this._drop(item.clientMsgId);
-        if (item.reject) item.reject(e);
-        this._emit('send_failed', { clientMsgId: item.clientMsgId, conversationId: item.conversationId, error: e });
-      } else if (this.state === 'online') {
-        // Same connection still up (rate limited, backend hiccup): retry later;
-        // a reconnect resends it anyway.
-        const wait = e.retryAfterMs || 1_000 + Math.random() * 2_000;
-        this._timers.push(setTimeout(() => this._sendItem(item), wait));
+      let failures = 0;
+      while (this.state === 'online' && this._outbox.length) {
+        const item = this._outbox[0];
+        const frame = { type: 'send', conversation_id: item.conversationId, client_msg_id: item.clientMsgId };
+        if (item.body) frame.body = item.body;
+        if (item.attachmentIds && item.attachmentIds.length) frame.attachment_ids = item.attachmentIds;
+        try {
+          const ack = await this._request(frame, 15_000);
+          failures = 0;
+          this._settle(item.clientMsgId, ack);
+        } catch (e) {
+          if (!e.retryable) {
+            this._drop(item.clientMsgId);
+            if (item.reject) item.reject(e);
+            this._emit('send_failed', { clientMsgId: item.clientMsgId, conversationId: item.conversationId, error: e });
+            continue;
+          }
+          // Rate limited or a backend hiccup: wait, then the same item again
+          // (a reconnect resumes the pump after its sync).
+          failures += 1;
+          const wait = e.retryAfterMs || Math.min(500 * 2 ** failures, 10_000) * (0.5 + Math.random() / 2);
+          await new Promise((r) => setTimeout(r, wait));
+        }
       }
+    } finally {
+      this._pumping = false;
     }
   }
 
@@ -1052,7 +1055,6 @@ export class ParleyClient extends Emitter {
 
   _drop(clientMsgId) {
     this._outbox = this._outbox.filter((i) => i.clientMsgId !== clientMsgId);
-    this._inflight.delete(clientMsgId);
     this._set('outbox', this._outbox);
   }
 
