@@ -148,12 +148,14 @@ for g in "${gw_names[@]}"; do
   p=${public[$g]#*:}
   origins+="${origins:+,}http://127.0.0.1:$p,http://localhost:$p"
 done
+# Media downloads redirect to presigned MinIO URLs (MinIO answers CORS for
+# any origin); the web page's CSP must let it fetch from there.
 for g in "${gw_names[@]}"; do
   r=${g%-*}
   start gateway-$g gateway -public.addr="${public[$g]}" -gateway.region=$r -gateway.id=$g \
     -gateway.router-url="$(url router-$r)" -gateway.auth-url="$(url authsvc)" -gateway.messages-url="$(url messagesvc)" \
     -gateway.receipts-url="$(url receiptsvc)" -gateway.groups-url="$(url groupsvc)" -gateway.media-url="$(url mediasvc)" \
-    -gateway.allowed-origins="$origins"
+    -gateway.allowed-origins="$origins" -gateway.web-media-origins="http://$CHAT_S3_ENDPOINT"
 done
 
 # Ready: every internal /readyz, and every gateway's public one.
