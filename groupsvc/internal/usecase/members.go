@@ -36,13 +36,9 @@ func (s *Service) AddMembers(ctx context.Context, caller Identity, group ids.ID,
 		if err := entity.CanAdd(me.Role); err != nil {
 			return err
 		}
-		current, err := s.Groups.Members(ctx, group, 0, 0)
+		in, err := s.present(ctx, group, users)
 		if err != nil {
-			return storeError(err)
-		}
-		in := make(map[ids.ID]bool, len(current))
-		for _, m := range current {
-			in[m.User] = true
+			return err
 		}
 		var fresh []ids.ID
 		for _, u := range users {
@@ -182,4 +178,33 @@ func (s *Service) ChangeRole(ctx context.Context, caller Identity, group, target
 		return s.apply(ctx, Change{Group: next, Expect: g.Version, Put: []entity.Member{out}, Events: []entity.Event{ev}})
 	})
 	return out, err
+}
+
+// pointReads is the batch size up to which present looks users up one by
+// one; above it, reading the whole roster once is cheaper.
+const pointReads = 8
+
+// present returns which of users are members of the group.
+func (s *Service) present(ctx context.Context, group ids.ID, users []ids.ID) (map[ids.ID]bool, error) {
+	in := make(map[ids.ID]bool, len(users))
+	if len(users) <= pointReads {
+		for _, u := range users {
+			_, err := s.Groups.Member(ctx, group, u)
+			switch {
+			case err == nil:
+				in[u] = true
+			case !errors.Is(err, entity.ErrNotFound):
+				return nil, storeError(err)
+			}
+		}
+		return in, nil
+	}
+	all, err := s.Groups.Members(ctx, group, 0, 0)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	for _, m := range all {
+		in[m.User] = true
+	}
+	return in, nil
 }

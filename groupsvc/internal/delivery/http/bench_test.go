@@ -129,3 +129,26 @@ func BenchmarkRoster(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddMember adds one existing user per operation through the API
+// (the authsvc check against a fake, the conditional write, the index
+// entry), serially, to a group with room.
+func BenchmarkAddMember(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts []option
+	}{{"embedded", []option{withLimits(50, 100000)}}, {"cassandra", []option{withLimits(50, 100000), withCassandra()}}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := newEnv(b, c.opts...)
+			owner := e.user()
+			g := e.create(owner)
+			e.must(200, as{user: owner}, "PUT", gpath(g, "/limit"), map[string]any{"size_limit": 100000})
+			cpu := processCPU()
+			b.ResetTimer()
+			for b.Loop() {
+				e.must(200, as{user: owner}, "POST", gpath(g, "/members"), map[string]any{"users": ids2s(e.user())})
+			}
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+		})
+	}
+}
