@@ -36,7 +36,7 @@ func NewMessageReaders(messages store.Messages, access *Access) *MessageReaders 
 
 // CanRead reports whether user can read at least one of refs that really
 // carries media: its sender, the other user of a direct conversation, or a
-// current member of the group (the group rules are Access's). A message
+// current member of the group who had joined when it was sent. A message
 // that does not exist or does not carry media counts for nothing, so
 // mediasvc's references are checked, not trusted. Malformed conversation
 // ids count for nothing either. Store and groupsvc failures are errors
@@ -93,17 +93,18 @@ func (uc *MessageReaders) inConversation(ctx context.Context, user, media ids.ID
 	return false, nil
 }
 
-// canSee applies the conversation's membership rule to one message: the
-// users of a direct conversation, the current members of a group (Access
-// asks groupsvc; a user outside the group is not_found there).
-func (uc *MessageReaders) canSee(ctx context.Context, user ids.ID, conv protocol.ConversationID, _ ids.ID) (bool, error) {
+// canSee applies the conversation's rule to one message: the users of a
+// direct conversation; in a group, a current member who had joined when
+// the message was sent (groupapi.Member.Sees, the rule history follows).
+// Access asks groupsvc; a user outside the group is not_found there.
+func (uc *MessageReaders) canSee(ctx context.Context, user ids.ID, conv protocol.ConversationID, msg ids.ID) (bool, error) {
 	if low, high, ok := conv.Direct(); ok {
 		return user == ids.ID(low) || user == ids.ID(high), nil
 	}
-	_, err := uc.access.Members(ctx, user, conv)
+	_, member, err := uc.access.Group(ctx, user, conv)
 	switch {
 	case err == nil:
-		return true, nil
+		return member.Sees(msg), nil
 	case errs.Is(err, errs.NotFound):
 		return false, nil
 	}

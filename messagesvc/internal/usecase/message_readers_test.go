@@ -3,6 +3,7 @@ package usecase_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/messagesvc/internal/usecase"
 	"github.com/parleychat/parley/shared/errs"
@@ -81,10 +82,19 @@ func TestMessageReadersOfAGroupMessageAreItsCurrentMembers(t *testing.T) {
 			t.Errorf("user %d: %v, %v; want %v", user, got, err, want)
 		}
 	}
-	// Removed from the group: no longer a reader.
-	groups.members[5] = []ids.ID{alice, bob}
+	// Removed from the group: no longer a reader. Joined after the
+	// message: not a reader of it (members see what was sent since they
+	// joined).
+	groups.join(5, dave, ids.ID(ack.MessageID).Time().Add(time.Second))
+	groups.set(5, alice, bob, dave)
 	if got, err := readers.CanRead(h.ctx, carol, 77, ref); err != nil || got {
 		t.Errorf("removed member: %v, %v", got, err)
+	}
+	if got, err := readers.CanRead(h.ctx, dave, 77, ref); err != nil || got {
+		t.Errorf("member who joined after the message: %v, %v", got, err)
+	}
+	if got, err := readers.CanRead(h.ctx, bob, 77, ref); err != nil || !got {
+		t.Errorf("member since before the message: %v, %v", got, err)
 	}
 	// groupsvc down: an error, never a yes.
 	down := usecase.NewMessageReaders(h.store, usecase.NewAccess(h.users, failingGroups{}))
