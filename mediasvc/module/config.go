@@ -70,17 +70,18 @@ type MediaConfig struct {
 
 // ObjectsConfig selects and configures the object store.
 type ObjectsConfig struct {
-	Backend        string // local or s3
-	Endpoint       string
-	AccessKey      string
-	SecretKey      config.Secret
-	Region         string
-	Bucket         string
-	Secure         bool
-	PublicEndpoint string
-	PublicSecure   bool
-	PartSize       SizeFlag
-	Redirect       bool
+	Backend           string // local or s3
+	Endpoint          string
+	AccessKey         string
+	SecretKey         config.Secret
+	Region            string
+	Bucket            string
+	Secure            bool
+	PublicEndpoint    string
+	PublicSecure      bool
+	PartSize          SizeFlag
+	Redirect          bool
+	TrailingChecksums bool
 }
 
 // MetadataConfig selects and configures the metadata store.
@@ -154,6 +155,7 @@ func (c *MediaConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Objects.PublicSecure, "media.s3.public-secure", true, "presigned URLs for -media.s3.public-endpoint use HTTPS")
 	c.Objects.PartSize = s3.DefaultPartSize
 	fs.Var(&c.Objects.PartSize, "media.s3.part-size", "multipart part size of streamed uploads (≥ 5MiB); each upload in flight holds up to two parts in memory")
+	fs.BoolVar(&c.Objects.TrailingChecksums, "media.s3.trailing-checksums", true, "end uploads with a CRC32C trailer S3 verifies; false for S3-compatible stores without trailing headers (the payload is then unchecked over plain HTTP)")
 	fs.BoolVar(&c.Objects.Redirect, "media.s3.redirect", true, "serve content as a 302 to a presigned S3 URL; false streams it through mediasvc")
 
 	fs.StringVar(&c.Metadata.Backend, "media.metadata.backend", "embedded", "metadata store: embedded (bbolt file in -media.data-dir) or cassandra")
@@ -253,7 +255,7 @@ func (c *MediaConfig) s3() s3.Config {
 	o := c.Objects
 	return s3.Config{Endpoint: o.Endpoint, AccessKey: o.AccessKey, SecretKey: o.SecretKey.Reveal(), Region: o.Region,
 		Bucket: o.Bucket, Secure: o.Secure, PublicEndpoint: o.PublicEndpoint, PublicSecure: o.PublicSecure,
-		PartSize: uint64(max(o.PartSize, 0))}
+		PartSize: uint64(max(o.PartSize, 0)), NoTrailingChecksums: !o.TrailingChecksums}
 }
 
 func (c *MediaConfig) cassandra() cassandra.Config {

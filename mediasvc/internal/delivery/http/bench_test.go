@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -276,17 +277,35 @@ func BenchmarkStreamedUploadMemory(b *testing.B) {
 
 // pairs times two ways of doing the same thing in alternation, so load
 // from other processes on the machine hits both alike, and reports each
-// one's time and throughput and mediasvc's overhead.
+// one's time and throughput and mediasvc's overhead. It also counts this
+// process's CPU time (user + system) in each: client, mediasvc and
+// minio-go all run here, so the difference is what mediasvc adds on the
+// machine (MinIO's own CPU is not counted).
 type pairs struct {
-	b          *testing.B
-	size       int64
-	ours, base time.Duration
+	b                *testing.B
+	size             int64
+	ours, base       time.Duration
+	oursCPU, baseCPU time.Duration
 }
 
 func (p *pairs) time(d *time.Duration, fn func()) {
+	cpu := &p.oursCPU
+	if d == &p.base {
+		cpu = &p.baseCPU
+	}
+	startCPU := processCPU()
 	start := time.Now()
 	fn()
 	*d += time.Since(start)
+	*cpu += processCPU() - startCPU
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (p *pairs) report() {
@@ -297,6 +316,8 @@ func (p *pairs) report() {
 	p.b.ReportMetric(float64(p.size)*n/p.ours.Seconds()/1e6, "mediasvc-MB/s")
 	p.b.ReportMetric(float64(p.size)*n/p.base.Seconds()/1e6, "minio-go-MB/s")
 	p.b.ReportMetric((p.ours.Seconds()/p.base.Seconds()-1)*100, "overhead-%")
+	p.b.ReportMetric(float64(p.oursCPU.Microseconds())/n/1000, "mediasvc-cpu-ms/op")
+	p.b.ReportMetric(float64(p.baseCPU.Microseconds())/n/1000, "minio-go-cpu-ms/op")
 }
 
 // BenchmarkUploadPaired alternates an upload through mediasvc (embedded
