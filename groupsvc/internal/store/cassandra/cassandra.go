@@ -139,6 +139,9 @@ func (s *Store) Apply(ctx context.Context, c usecase.Change) error {
 	if iter != nil {
 		_ = iter.Close()
 	}
+	if err != nil && casUnknown(err) {
+		applied, err = s.outcome(ctx, c, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -158,6 +161,40 @@ func (s *Store) Apply(ctx context.Context, c usecase.Change) error {
 		}
 	}
 	return nil
+}
+
+// casUnknown reports a conditional write whose outcome Cassandra could not
+// tell (a Paxos round timed out under contention, say).
+func casUnknown(err error) bool {
+	var timeout *gocql.RequestErrWriteTimeout
+	var unknown *gocql.RequestErrCASWriteUnknown
+	return (errors.As(err, &timeout) && timeout.WriteType == "CAS") || errors.As(err, &unknown)
+}
+
+// outcome settles a conditional change whose result is unknown with a
+// serial read (which completes any Paxos round in flight): the change
+// applied if its first event is in the outbox, and did not if the group is
+// still at the expected version (a conflict: the caller re-reads and
+// retries). Anything else stays unknown and cause is returned.
+func (s *Store) outcome(ctx context.Context, c usecase.Change, cause error) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var version *int64
+	var outbox map[int64]string
+	err := s.session.Query(cqlSerialState, int64(c.Group.ID)).WithContext(ctx).Consistency(gocql.LocalSerial).
+		Scan(&version, &outbox)
+	if err != nil && !errors.Is(err, gocql.ErrNotFound) {
+		return false, cause
+	}
+	if len(c.Events) > 0 {
+		if _, ok := outbox[int64(c.Events[0].EventID)]; ok {
+			return true, nil
+		}
+	}
+	if (version == nil && c.Expect == 0) || (version != nil && *version == c.Expect) {
+		return false, nil
+	}
+	return false, cause
 }
 
 // SyncMemberships implements usecase.GroupStore.

@@ -17,6 +17,7 @@ const (
 	cqlSelectMembers = `SELECT user_id, role, joined_at FROM groups WHERE group_id = ? AND user_id > ? LIMIT ?`
 	cqlSelectRoster  = `SELECT user_id, role, joined_at FROM groups WHERE group_id = ? AND user_id > ?`
 	cqlPurgeMembers  = `DELETE FROM groups WHERE group_id = ? AND user_id > ?`
+	cqlSerialState   = `SELECT version, outbox FROM groups WHERE group_id = ? LIMIT 1`
 	cqlSelectOutbox  = `SELECT outbox FROM groups WHERE group_id = ? LIMIT 1`
 	cqlAckEvent      = `UPDATE groups SET outbox = outbox - ? WHERE group_id = ? IF EXISTS`
 
