@@ -46,13 +46,14 @@ func mediaBinary(t *testing.T) string {
 // mediaPlatform is the messaging platform with mediasvc: authsvc, router
 // (Redis), messagesvc (Cassandra) attaching through mediasvc, mediasvc
 // (MinIO objects, Cassandra metadata) asking messagesvc who may read, and
-// a gateway relaying /api/v1/media.
+// a gateway relaying /api/v1/media; with groups, groupsvc (embedded store)
+// too.
 type mediaPlatform struct {
-	auth, router, messages, media *kittest.Binary
-	gateway                       *kittest.Binary
+	auth, router, messages, media, groups *kittest.Binary
+	gateway                               *kittest.Binary
 }
 
-func startMediaPlatform(t *testing.T) *mediaPlatform {
+func startMediaPlatform(t *testing.T, withGroups bool) *mediaPlatform {
 	env := stackenv.Require(t, stackenv.RedisAddr, stackenv.CassandraHosts, stackenv.CassandraDC,
 		stackenv.S3Endpoint, stackenv.S3AccessKey, stackenv.S3SecretKey)
 	suffix := rand.Uint32()
@@ -72,16 +73,25 @@ func startMediaPlatform(t *testing.T) *mediaPlatform {
 		"-media.metadata.backend=cassandra", "-media.cassandra.hosts=" + env[stackenv.CassandraHosts],
 		"-media.cassandra.dc=" + env[stackenv.CassandraDC], "-media.cassandra.keyspace=" + mediaKeyspace,
 		"-media.messages-url=http://" + msgAddr, "-media.cleanup.interval=0", "-media.node-id=3"}, "internal")
-	p.messages = kittest.Start(t, binary(t, "messagesvc"), []string{"-internal.addr=" + msgAddr,
+	msgArgs := []string{"-internal.addr=" + msgAddr,
 		"-messages.store.backend=cassandra", "-messages.cassandra.hosts=" + env[stackenv.CassandraHosts],
 		"-messages.cassandra.dc=" + env[stackenv.CassandraDC], "-messages.cassandra.keyspace=" + msgKeyspace,
 		"-messages.cassandra.timeout=2s", "-messages.node-id=8",
 		"-messages.router-url=" + p.router.URL(), "-messages.auth-url=" + p.auth.URL(),
-		"-messages.media-url=" + p.media.URL()}, "internal")
-	p.gateway = kittest.Start(t, binary(t, "gateway"), []string{"-public.addr=127.0.0.1:0",
+		"-messages.media-url=" + p.media.URL()}
+	gwArgs := []string{"-public.addr=127.0.0.1:0",
 		"-internal.addr=127.0.0.1:0", "-gateway.region=eu", "-gateway.router-url=" + p.router.URL(),
-		"-gateway.auth-url=" + p.auth.URL(), "-gateway.messages-url=" + p.messages.URL(),
-		"-gateway.media-url=" + p.media.URL(), "-gateway.upstream-timeout=4s"}, "public", "internal")
+		"-gateway.auth-url=" + p.auth.URL(), "-gateway.messages-url=http://" + msgAddr,
+		"-gateway.media-url=" + p.media.URL(), "-gateway.upstream-timeout=4s"}
+	if withGroups {
+		p.groups = kittest.Start(t, binary(t, "groupsvc"), []string{"-internal.addr=127.0.0.1:0",
+			"-groups.data-dir=" + t.TempDir(), "-groups.node-id=9", "-groups.auth-url=" + p.auth.URL(),
+			"-groups.messages-url=http://" + msgAddr, "-groups.dispatch-interval=200ms"}, "internal")
+		msgArgs = append(msgArgs, "-messages.groups-url="+p.groups.URL())
+		gwArgs = append(gwArgs, "-gateway.groups-url="+p.groups.URL())
+	}
+	p.messages = kittest.Start(t, binary(t, "messagesvc"), msgArgs, "internal")
+	p.gateway = kittest.Start(t, binary(t, "gateway"), gwArgs, "public", "internal")
 	return p
 }
 
@@ -152,7 +162,7 @@ func errorCode(f map[string]any) string {
 }
 
 func TestMediaInAOneToOneMessageEndToEnd(t *testing.T) {
-	p := startMediaPlatform(t)
+	p := startMediaPlatform(t, false)
 	aliceID, aliceTok := p.account(t, "alice")
 	bobID, bobTok := p.account(t, "bob")
 	carolID, carolTok := p.account(t, "carol")
@@ -274,4 +284,83 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// uploadImage uploads an image through the public API and returns its id.
+func (p *mediaPlatform) uploadImage(t *testing.T, token string, img []byte) string {
+	t.Helper()
+	resp, body := publicRaw(t, p.gateway, "POST", "/api/v1/media?name=team.png", token, img)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload = %d %s", resp.StatusCode, body)
+	}
+	var up struct {
+		Media struct {
+			ID string `json:"id"`
+		} `json:"media"`
+	}
+	mustJSON(t, body, &up)
+	return up.Media.ID
+}
+
+func TestMediaInAGroupMessageIsReadByMembersAndDeniedAfterRemovalEndToEnd(t *testing.T) {
+	p := startMediaPlatform(t, true)
+	_, aliceTok := p.account(t, "alice")
+	bobID, bobTok := p.account(t, "bob")
+	carolID, carolTok := p.account(t, "carol")
+	daveID, daveTok := p.account(t, "dave")
+
+	code, created := publicCall(t, p.gateway, "POST", "/api/v1/groups", aliceTok, map[string]any{
+		"name": "Climbers", "members": []string{bobID, carolID}})
+	if code != 201 {
+		t.Fatalf("create group = %d %v", code, created)
+	}
+	group := created["group"].(map[string]any)["id"].(string)
+	conv := "g:" + group
+
+	img := testImage(t, 320, 200)
+	mediaID := p.uploadImage(t, aliceTok, img)
+	a := connect(t, p.gateway, aliceTok)
+	ack := a.request(map[string]any{"type": "send", "conversation_id": conv, "client_msg_id": "g1",
+		"body": "the wall", "attachment_ids": []string{mediaID}})
+	if ack["type"] != "ack" {
+		t.Fatalf("group send with media answered %v", ack)
+	}
+
+	// Members read it; a non-member learns nothing.
+	for name, tok := range map[string]string{"bob": bobTok, "carol": carolTok} {
+		if status, got := download(t, p.gateway, "/api/v1/media/"+mediaID+"/content", tok); status != 200 || !bytes.Equal(got, img) {
+			t.Fatalf("member %s: %d, %d bytes", name, status, len(got))
+		}
+	}
+	if r, b := publicRaw(t, p.gateway, "GET", "/api/v1/media/"+mediaID+"/content", daveTok, nil); r.StatusCode != 404 {
+		t.Fatalf("non-member: %d %s", r.StatusCode, b)
+	}
+
+	// Carol is removed: she can no longer read it (once messagesvc has the
+	// group event); Bob still can.
+	if code, out := publicCall(t, p.gateway, "DELETE", "/api/v1/groups/"+group+"/members/"+carolID, aliceTok, nil); code != 204 {
+		t.Fatalf("remove carol = %d %v", code, out)
+	}
+	eventually(t, 10*time.Second, "removed member denied", func() bool {
+		r, _ := publicRaw(t, p.gateway, "GET", "/api/v1/media/"+mediaID+"/content", carolTok, nil)
+		return r.StatusCode == 404
+	})
+	if r, b := publicRaw(t, p.gateway, "GET", "/api/v1/media/"+mediaID, carolTok, nil); r.StatusCode != 404 {
+		t.Fatalf("removed member, metadata: %d %s", r.StatusCode, b)
+	}
+	if status, _ := download(t, p.gateway, "/api/v1/media/"+mediaID+"/thumbnail", bobTok); status != 200 {
+		t.Fatalf("bob after carol's removal: %d", status)
+	}
+
+	// Dave joins after the message: members see what was sent since they
+	// joined, so not this.
+	if code, out := publicCall(t, p.gateway, "POST", "/api/v1/groups/"+group+"/members", aliceTok, map[string]any{
+		"users": []string{daveID}}); code != 200 {
+		t.Fatalf("add dave = %d %v", code, out)
+	}
+	time.Sleep(500 * time.Millisecond) // the event reaches messagesvc; the answer must stay no
+	if r, b := publicRaw(t, p.gateway, "GET", "/api/v1/media/"+mediaID+"/content", daveTok, nil); r.StatusCode != 404 {
+		t.Fatalf("member who joined after the message: %d %s", r.StatusCode, b)
+	}
+	a.noErrors()
 }
