@@ -79,7 +79,7 @@ func (c *GroupsConfig) RegisterFlags(fs *flag.FlagSet) {
 
 	fs.IntVar(&c.DefaultLimit, "groups.default-limit", 256, "size limit of groups whose owners set none, until a platform admin sets one")
 	fs.IntVar(&c.Ceiling, "groups.ceiling", 1024, "largest size limit a group may have, until a platform admin sets one")
-	fs.IntVar(&c.MaxCeiling, "groups.max-ceiling", 100000, "largest ceiling platform admins may set")
+	fs.IntVar(&c.MaxCeiling, "groups.max-ceiling", 10000, "largest ceiling platform admins may set (messagesvc takes group events naming up to 10,000 users)")
 	fs.IntVar(&c.MaxBatch, "groups.max-batch", 100, "most users one create or add request names")
 
 	fs.StringVar(&c.AuthURL, "groups.auth-url", "http://127.0.0.1:7101", "authsvc, asked whether added users exist; empty: not checked")

@@ -41,6 +41,7 @@ func TestInvalidSettingsAreRefused(t *testing.T) {
 		{"-groups.data-dir="},
 		{"-groups.ceiling=1"},
 		{"-groups.default-limit=3000"},
+		{"-groups.ceiling=20000"},
 		{"-groups.max-ceiling=100"},
 		{"-groups.max-batch=0"},
 		{"-groups.messages-url=ftp://x"},

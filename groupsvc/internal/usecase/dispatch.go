@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/groupapi"
 	"github.com/parleychat/parley/shared/ids"
 )
@@ -113,7 +114,13 @@ func (s *Service) dispatchGroup(ctx context.Context, g ids.ID) (int, error) {
 			return len(evs) - i, err
 		}
 		if err := s.post(ctx, ev.GroupEvent); err != nil {
-			return len(evs) - i, err
+			if !rejected(err) {
+				return len(evs) - i, err
+			}
+			// messagesvc will never take this event: retrying would stall
+			// every later event of the group behind it.
+			s.Logger.Error("messagesvc rejected a group event; it is dropped", slog.String("group", g.String()),
+				slog.String("event", ev.EventID.String()), slog.String("kind", ev.Kind), slog.Any("err", err))
 		}
 		if err := s.Groups.Ack(ctx, g, ev.EventID); err != nil {
 			return len(evs) - i, err
@@ -135,7 +142,11 @@ func (s *Service) post(ctx context.Context, ev groupapi.GroupEvent) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Messages.PostGroupEvent(ctx, ev); err != nil {
-		s.count("error")
+		if rejected(err) {
+			s.count("rejected")
+		} else {
+			s.count("error")
+		}
 		return err
 	}
 	s.count("ok")
@@ -146,4 +157,12 @@ func (s *Service) count(outcome string) {
 	if s.Metrics != nil {
 		s.Metrics.EventPosts.WithLabelValues(outcome).Inc()
 	}
+}
+
+// rejected reports an answer that no retry changes: the event itself is
+// invalid for messagesvc. Everything else (unreachable, 5xx, an unknown
+// route during a rollout) is retried.
+func rejected(err error) bool {
+	c := errs.CodeOf(err)
+	return c == errs.InvalidArgument || c == errs.PayloadTooLarge
 }

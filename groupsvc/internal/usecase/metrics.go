@@ -17,7 +17,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "groupsvc_outbox_depth", Help: "Group events not yet acknowledged by messagesvc, as of the last dispatcher pass.",
 		}),
 		EventPosts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "groupsvc_event_posts_total", Help: "Group events posted to messagesvc by outcome (ok, error, dropped: no messages URL).",
+			Name: "groupsvc_event_posts_total", Help: "Group events posted to messagesvc by outcome (ok; error: retried; rejected: invalid for messagesvc, dropped; dropped: no messages URL).",
 		}, []string{"outcome"}),
 		Conflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "groupsvc_change_conflicts_total", Help: "Changes that lost a race on the group's version and were retried.",
@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"limit"}),
 	}
 	reg.MustRegister(m.OutboxDepth, m.EventPosts, m.Conflicts, m.LimitRejections)
-	for _, o := range []string{"ok", "error", "dropped"} {
+	for _, o := range []string{"ok", "error", "rejected", "dropped"} {
 		m.EventPosts.WithLabelValues(o)
 	}
 	for _, l := range []string{"group", "platform"} {

@@ -56,6 +56,7 @@ func (f *fakeAuth) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 type fakeMessages struct {
 	mu     sync.Mutex
 	down   bool
+	reject string // a kind answered 400 invalid_argument
 	events []groupapi.GroupEvent
 	seen   map[ids.ID]bool
 }
@@ -70,6 +71,11 @@ func (f *fakeMessages) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 	var ev groupapi.GroupEvent
 	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 		w.WriteHeader(gohttp.StatusBadRequest)
+		return
+	}
+	if ev.Kind == f.reject {
+		w.WriteHeader(gohttp.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":{"code":"invalid_argument","message":"bad event"}}`))
 		return
 	}
 	if !f.seen[ev.EventID] { // EventID is the idempotency key

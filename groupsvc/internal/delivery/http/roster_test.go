@@ -68,3 +68,21 @@ func TestEventsWaitOutAMessagesOutageAndArriveInOrderOnce(t *testing.T) {
 		t.Fatalf("last event = %+v", ev)
 	}
 }
+
+func TestEventMessagesvcRejectsIsDroppedAndLaterEventsFlow(t *testing.T) {
+	e := newEnv(t)
+	u := e.users(2)
+	e.messages.mu.Lock()
+	e.messages.reject = "group_renamed"
+	e.messages.mu.Unlock()
+	g := e.create(u[0])
+	e.must(200, as{user: u[0]}, "PATCH", gpath(g, ""), map[string]any{"name": "other"})
+	e.must(200, as{user: u[0]}, "POST", gpath(g, "/members"), map[string]any{"users": ids2s(u[1])})
+	e.dispatch()
+	if got := e.messages.kinds(g); len(got) != 2 || got[0] != "group_created" || got[1] != "member_added" {
+		t.Fatalf("events %v, want the rejected rename skipped", got)
+	}
+	if evs, _ := e.store.Outbox(t.Context(), g); len(evs) != 0 {
+		t.Fatalf("outbox = %v", evs)
+	}
+}
