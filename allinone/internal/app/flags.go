@@ -85,8 +85,28 @@ func newFlagSet(name string, all []*component) (*flagSet, error) {
 	if len(dup) > 0 {
 		return nil, fmt.Errorf("flags registered by more than one service: %s", strings.Join(dup, ", "))
 	}
+	f.describeDerived()
 	f.fs.Usage = func() { f.usage(f.fs.Output()) }
 	return f, nil
+}
+
+// describeDerived shows in -h what load derives for flags not given.
+func (f *flagSet) describeDerived() {
+	for c, names := range f.owned {
+		for _, n := range names {
+			fl := f.fs.Lookup(n)
+			switch last := n[strings.LastIndex(n, ".")+1:]; {
+			case last == "data-dir":
+				fl.DefValue = "<data-dir>/" + c
+			case urlTargets[last] != "":
+				other := "not offered"
+				if fl.DefValue != "" {
+					other = fl.DefValue
+				}
+				fl.DefValue = urlTargets[last] + "'s internal listener when it runs in this process, else " + other
+			}
+		}
+	}
 }
 
 func (f *flagSet) usage(w io.Writer) {
