@@ -103,7 +103,9 @@ func TestShutdownStopsTheGatewayFirstAndTheRouterAndAuthsvcLast(t *testing.T) {
 func TestAFailingServiceStopsTheOthersAndTheProcessFails(t *testing.T) {
 	log := &stopLog{}
 	done := make(chan error, 1)
-	go func() { done <- runServices(context.Background(), fakePlatform(t, log, "messagesvc"), quiet, io.Discard) }()
+	go func() {
+		done <- runServices(context.Background(), fakePlatform(t, log, "messagesvc"), quiet, io.Discard)
+	}()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "messagesvc: store gone") {
