@@ -34,6 +34,8 @@ export CHAT_GROUPS_DATA_DIR="$data_dir/groupsvc" CHAT_GROUPS_NODE_ID=3
 export CHAT_GATEWAY_GROUPS_URL=http://127.0.0.1:7104 CHAT_MESSAGES_GROUPS_URL=http://127.0.0.1:7104
 export CHAT_GATEWAY_MESSAGES_URL=http://127.0.0.1:7102 CHAT_GATEWAY_RECEIPTS_URL=http://127.0.0.1:7103
 export CHAT_GATEWAY_MEDIA_URL=http://127.0.0.1:7105
+# messagesvc attaches media through mediasvc; mediasvc asks messagesvc who may read it.
+export CHAT_MESSAGES_MEDIA_URL=http://127.0.0.1:7105 CHAT_MEDIA_MESSAGES_URL=http://127.0.0.1:7102
 
 pids=()
 stop_all() {
