@@ -49,6 +49,23 @@ async function waitReady(url, ms, proc) {
   throw new Error(`${url}/readyz not ready within ${ms} ms`);
 }
 
+// The first port the kernel hands out to outgoing connections.
+function ephemeralLow() {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+async function freeBlock(lo, hi, n) {
+  for (let i = 0; i < 100; i++) {
+    const b = lo + Math.floor(Math.random() * (hi - lo));
+    if (await portsFree(b, n)) return b;
+  }
+  throw new Error(`no ${n} free ports in a row between ${lo} and ${hi}`);
+}
+
 function readLogs(dir) {
   try {
     return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').slice(-2000)).join('\n');
@@ -86,11 +103,7 @@ export async function startPlatform(mode, outDir) {
   }
   const data = mkdtempSync(join(tmpdir(), `parley-browser-${mode}-`));
   if (mode === 'local') {
-    let base = 0;
-    for (let i = 0; i < 50 && !base; i++) {
-      const b = 20000 + Math.floor(Math.random() * 30000);
-      if (await portsFree(b, 8)) base = b;
-    }
+    const base = await freeBlock(20000, ephemeralLow() - 10, 8);
     const proc = spawn('bash', [join(root, 'deploy/browser/start-local.sh')], {
       env: { ...process.env, PARLEY_BASE_PORT: String(base), PARLEY_DATA_DIR: data, PARLEY_ADMIN_USER: admin.username, PARLEY_ADMIN_PASSWORD: admin.password },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -121,7 +134,7 @@ export async function startPlatform(mode, outDir) {
     if (!existsSync(stackEnv)) throw new Error(`stack mode needs the real stack: no ${stackEnv} (run deploy/stack/up.sh)`);
     const ns = 'pbrowser_' + randomBytes(4).toString('hex');
     const env = {
-      ...process.env, CHAT_PROD_DIR: data, CHAT_PROD_PORT_BASE: 'auto', CHAT_PROD_NAMESPACE: ns,
+      ...process.env, CHAT_PROD_DIR: data, CHAT_PROD_NAMESPACE: ns,
       CHAT_PROD_READY_TIMEOUT: '300',
     };
     const stack = Object.fromEntries(readFileSync(stackEnv, 'utf8').split('\n')
@@ -134,6 +147,9 @@ export async function startPlatform(mode, outDir) {
     // "auto" picks a free port range, but on a busy machine another process
     // may take one of its ports before a service binds it: try again then.
     for (let attempt = 1; ; attempt++) {
+      // A base below the kernel's ephemeral range: outgoing connections
+      // (Cassandra drivers, browsers, other tests) cannot hold those ports.
+      env.CHAT_PROD_PORT_BASE = String(await freeBlock(20000, ephemeralLow() - 40, 35));
       try {
         const out = await run('bash', [join(root, 'deploy/run-stack.sh')], { env, maxBuffer: 16 << 20 });
         writeFileSync(join(outDir, 'run-stack.log'), out.stdout + out.stderr);

@@ -17,9 +17,19 @@ const MODES = (process.env.PARLEY_BROWSER_MODES || 'allinone,stack').split(',').
 // run prints them as TODO with the reason (never a silent skip).
 export const PENDING = {};
 
+let failureShots = async () => {};
+
 function scenario(name, fn) {
   const why = PENDING[name];
-  return it(name, why ? { todo: `PENDING: ${why}` } : {}, fn);
+  return it(name, why ? { todo: `PENDING: ${why}` } : {}, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      // What each person saw when it failed, for the report.
+      await failureShots(name).catch(() => {});
+      throw e;
+    }
+  });
 }
 
 for (const mode of MODES) {
@@ -48,6 +58,15 @@ for (const mode of MODES) {
       bob = new Person(browser, url(3), 'Bob', runId);
       carol = new Person(browser, url(1), 'Carol', runId);
       dave = new Person(browser, url(2), 'Dave', runId);
+      failureShots = async (name) => {
+        const open = [alice, bob, carol, dave, admin].filter((p) => p && p.page && !p.page.isClosed());
+        const alerts = [];
+        for (const p of open) {
+          for (const t of await p.page.locator('[role=alert]:visible, .failed:visible').allInnerTexts()) if (t.trim()) alerts.push(`${p.name}: ${t.trim()}`);
+        }
+        if (alerts.length) console.log(`# alerts on screen when "${name}" failed:\n# ` + alerts.join('\n# '));
+        await shots.take('FAILED-' + name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40), ...open);
+      };
     });
 
     after(async () => {
@@ -216,7 +235,7 @@ for (const mode of MODES) {
       await shots.take('group-read-by-2-of-2', alice, carol);
     });
 
-    scenario('an admin changes the ceiling and an over-limit add is refused with a clear message', async () => {
+    scenario('an admin changes the ceiling and an over-limit add is refused with a clear message; media limits too', async () => {
       assert.ok(platform.admin, 'this run has no admin account (PARLEY_ADMIN_USER)');
       admin = new Person(browser, url(0), 'Admin', runId);
       await admin.open();
@@ -242,6 +261,22 @@ for (const mode of MODES) {
       assert.match(await alert.innerText(), /limit is 3/);
       assert.equal(await dialog.locator('.member').count(), 3, 'Dave was not added');
       await shots.take('over-limit-refused', alice);
+      await dialog.getByRole('button', { name: 'Close' }).click();
+
+      // Media limits: PNGs above 10 KB are refused from now on, in words.
+      const png = admin.page.getByLabel('Largest image/png upload in MB');
+      await png.fill('0.01');
+      await admin.page.getByRole('button', { name: 'Save media limits' }).click();
+      await admin.page.getByRole('status').filter({ hasText: 'Saved media limits' }).waitFor();
+      await admin.page.locator('.limits th', { hasText: 'image/png' }).filter({ hasText: '10.2 KB' }).waitFor();
+      await alice.page.locator('#composer-file').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: gradientPNG(640, 480) });
+      const refused = alice.page.locator('.msg.mine .failed').filter({ hasText: 'Too large' });
+      await refused.waitFor();
+      assert.match(await refused.innerText(), /10486 bytes/); // 0.01 MB
+      await shots.take('media-limit-refused', admin, alice);
+      await png.fill('25');
+      await admin.page.getByRole('button', { name: 'Save media limits' }).click();
+      await admin.page.locator('.limits th', { hasText: 'image/png' }).filter({ hasText: '25.0 MB' }).waitFor();
     });
   });
 }
