@@ -37,7 +37,7 @@ client.on('state', ({ state, retryInMs, reason }) => {
   }
   banner.className = 'banner offline';
   if (state === 'closed') {
-    const why = reason === 'origin_not_allowed' ? 'This page is not allowed to connect.' : 'Disconnected: this account was opened elsewhere in this tab.';
+    const why = reason === 'origin_not_allowed' ? 'This page is not allowed to connect.' : 'Disconnected: this device connected from another tab or window.';
     replace(banner, why, ' ', h('button', { type: 'button', onclick: () => client.connect() }, 'Reconnect'));
     return;
   }
