@@ -26,6 +26,9 @@ import (
 // Name is the binary's name.
 const Name = "parley"
 
+// readyWarnAfter is how long readiness may take before it is reported.
+const readyWarnAfter = 20 * time.Second
+
 // startupTimeout bounds wiring every service (opening stores, loading keys).
 const startupTimeout = 2 * time.Minute
 
@@ -85,7 +88,7 @@ func runServices(ctx context.Context, l *loaded, logger *slog.Logger, out io.Wri
 	readyCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
 	go func() {
-		if waitReady(readyCtx, l) {
+		if waitReady(readyCtx, l, logger) {
 			logger.Info("platform ready", slog.String("url", publicURL(l)), slog.String("data_dir", l.Settings.DataDir))
 			printBanner(out, l)
 		}
@@ -162,8 +165,9 @@ func probe(ctx context.Context, client *http.Client, url string) error {
 }
 
 // waitReady polls until the process answers ready: the gateway's public
-// /readyz (which covers every service), or each internal /readyz.
-func waitReady(ctx context.Context, l *loaded) bool {
+// /readyz (which covers every service), or each internal /readyz. If that
+// takes long, it says what is still failing, once.
+func waitReady(ctx context.Context, l *loaded, logger *slog.Logger) bool {
 	var urls []string
 	if l.PublicAddr != "" {
 		urls = []string{"http://" + dialable(l.PublicAddr) + "/readyz"}
@@ -172,17 +176,22 @@ func waitReady(ctx context.Context, l *loaded) bool {
 			urls = append(urls, "http://"+dialable(l.Addrs[c.name])+"/readyz")
 		}
 	}
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: 3 * time.Second}
+	warnAt := time.Now().Add(readyWarnAfter)
 	for {
-		ready := true
+		var failed error
 		for _, u := range urls {
-			if probe(ctx, client, u) != nil {
-				ready = false
+			if err := probe(ctx, client, u); err != nil {
+				failed = fmt.Errorf("%s: %w", u, err)
 				break
 			}
 		}
-		if ready {
+		if failed == nil {
 			return true
+		}
+		if !warnAt.IsZero() && time.Now().After(warnAt) {
+			logger.Warn("not ready yet; see each service's /readyz", slog.Any("err", failed))
+			warnAt = time.Time{}
 		}
 		select {
 		case <-ctx.Done():
