@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/shared/kit/kittest"
 	"github.com/parleychat/parley/shared/stackenv"
@@ -210,4 +212,65 @@ func TestGroupLimitsThroughTheGatewayOnCassandra(t *testing.T) {
 		info["group"].(map[string]any)["member_count"] != 10.0 {
 		t.Fatalf("racing adds: answers %v, %d members, group %v", answers, len(members), info)
 	}
+}
+
+// TestGroupChangesReachMessagesvcAsSystemMessages checks the event path
+// between the real services: groupsvc's outbox posts each change to
+// messagesvc, which stores it in the group conversation in order.
+func TestGroupChangesReachMessagesvcAsSystemMessages(t *testing.T) {
+	env := stackenv.Require(t, stackenv.CassandraHosts, stackenv.CassandraDC)
+	auth := startAuth(t)
+	router := kittest.Start(t, binary(t, "router"), []string{"-internal.addr=127.0.0.1:0"}, "internal")
+	groupsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	messages := kittest.Start(t, binary(t, "messagesvc"), []string{"-internal.addr=127.0.0.1:0",
+		"-messages.data-dir=" + t.TempDir(), "-messages.node-id=11", "-messages.router-url=" + router.URL(),
+		"-messages.auth-url=" + auth.URL(), "-messages.groups-url=http://" + groupsAddr}, "internal")
+	keyspace := fmt.Sprintf("e2e_groupevents_%d", rand.Uint32())
+	t.Cleanup(func() { dropKeyspace(t, env, keyspace) })
+	groups := kittest.Start(t, groupsAdminBinary(t), []string{"-internal.addr=" + groupsAddr,
+		"-groups.store.backend=cassandra", "-groups.cassandra.hosts=" + env[stackenv.CassandraHosts],
+		"-groups.cassandra.dc=" + env[stackenv.CassandraDC], "-groups.cassandra.keyspace=" + keyspace,
+		"-groups.auth-url=" + auth.URL(), "-groups.messages-url=" + messages.URL(), "-groups.node-id=10"}, "internal")
+	gw := kittest.Start(t, binary(t, "gateway"), []string{"-public.addr=127.0.0.1:0", "-internal.addr=127.0.0.1:0",
+		"-gateway.router-url=" + router.URL(), "-gateway.auth-url=" + auth.URL(), "-gateway.groups-url=" + groups.URL(),
+		"-gateway.messages-url=" + messages.URL()}, "public", "internal")
+	p := &groupsAdminPlatform{gw: gw}
+	p.register(t, "alice")
+	bobID := p.register(t, "bob")
+	carolID := p.register(t, "carol")
+	alice, _ := p.signIn(t, "alice")
+	bob, _ := p.signIn(t, "bob")
+
+	code, out := publicCall(t, gw, "POST", "/api/v1/groups", alice, map[string]any{"name": "Lunch", "members": []string{bobID}})
+	if code != 201 {
+		t.Fatalf("create = %d %v", code, out)
+	}
+	g := out["group"].(map[string]any)["id"].(string)
+	for _, step := range []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"PATCH", "/" + g, map[string]any{"name": "Lunch crew"}, 200},
+		{"POST", "/" + g + "/members", map[string]any{"users": []string{carolID}}, 200},
+		{"DELETE", "/" + g + "/members/" + carolID, nil, 204},
+	} {
+		if code, out := publicCall(t, gw, step.method, "/api/v1/groups"+step.path, alice, step.body); code != step.want {
+			t.Fatalf("%s %s = %d %v", step.method, step.path, code, out)
+		}
+	}
+	want := []string{"group_created", "group_renamed", "member_added", "member_removed"}
+	var kinds []string
+	eventually(t, 15*time.Second, "system messages in the group's history", func() bool {
+		code, out := publicCall(t, gw, "GET", "/api/v1/messages/conversations/g:"+g+"/history?limit=50", bob, nil)
+		if code != 200 {
+			return false
+		}
+		kinds = kinds[:0]
+		msgs, _ := out["messages"].([]any)
+		for _, m := range msgs { // ascending ids: the order the changes were made
+			kinds = append(kinds, m.(map[string]any)["kind"].(string))
+		}
+		return slices.Equal(kinds, want)
+	})
 }
