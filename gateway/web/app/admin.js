@@ -23,12 +23,17 @@ export async function adminPage(app) {
     h('header', { class: 'chat-head' }, back, h('div', { class: 'chat-titles' }, h('h2', { id: 'admin-title' }, 'Administration'), h('span', { class: 'chat-sub' }, 'Platform settings'))),
     h('div', { class: 'admin-body' }, status, error, groupForm, mediaForm)));
 
+  // Disabled until the current values are in, so nothing typed is
+  // overwritten by a late answer.
+  const groupFields = [ceiling, defLimit, groupForm.querySelector('button')];
+  for (const el of groupFields) el.disabled = true;
   const load = async () => {
     try {
       const l = await c.adminGroupLimits();
       ceiling.value = l.ceiling;
       if (l.max_ceiling) ceiling.max = l.max_ceiling;
       defLimit.value = l.default_limit;
+      for (const el of groupFields) el.disabled = false;
     } catch (e) { replace(error, 'Group settings: ' + explain(e)); }
     try {
       const m = await c.mediaLimits();
