@@ -51,6 +51,7 @@ func mediaBinary(t *testing.T) string {
 type mediaPlatform struct {
 	auth, router, messages, media, groups *kittest.Binary
 	gateway                               *kittest.Binary
+	mediaArgs                             []string // to restart mediasvc
 }
 
 func startMediaPlatform(t *testing.T, withGroups bool) *mediaPlatform {
@@ -65,14 +66,15 @@ func startMediaPlatform(t *testing.T, withGroups bool) *mediaPlatform {
 	// Each of messagesvc and mediasvc calls the other: messagesvc's port is
 	// picked first so mediasvc can be told it.
 	msgAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p.media = kittest.Start(t, mediaBinary(t), []string{"-internal.addr=127.0.0.1:0",
+	p.mediaArgs = []string{"-internal.addr=127.0.0.1:0",
 		"-media.store.backend=s3", "-media.s3.endpoint=" + env[stackenv.S3Endpoint], "-media.s3.secure=false",
 		"-media.s3.access-key=" + env[stackenv.S3AccessKey], "-media.s3.secret-key=" + env[stackenv.S3SecretKey],
 		// One bucket for every run: objects are keyed by fresh media ids.
 		"-media.s3.bucket=parley-e2e-media",
 		"-media.metadata.backend=cassandra", "-media.cassandra.hosts=" + env[stackenv.CassandraHosts],
 		"-media.cassandra.dc=" + env[stackenv.CassandraDC], "-media.cassandra.keyspace=" + mediaKeyspace,
-		"-media.messages-url=http://" + msgAddr, "-media.cleanup.interval=0", "-media.node-id=3"}, "internal")
+		"-media.messages-url=http://" + msgAddr, "-media.cleanup.interval=0", "-media.node-id=3"}
+	p.media = kittest.Start(t, mediaBinary(t), p.mediaArgs, "internal")
 	msgArgs := []string{"-internal.addr=" + msgAddr,
 		"-messages.store.backend=cassandra", "-messages.cassandra.hosts=" + env[stackenv.CassandraHosts],
 		"-messages.cassandra.dc=" + env[stackenv.CassandraDC], "-messages.cassandra.keyspace=" + msgKeyspace,
@@ -363,4 +365,52 @@ func TestMediaInAGroupMessageIsReadByMembersAndDeniedAfterRemovalEndToEnd(t *tes
 		t.Fatalf("member who joined after the message: %d %s", r.StatusCode, b)
 	}
 	a.noErrors()
+}
+
+// restartMedia starts mediasvc again on the address it had.
+func (p *mediaPlatform) restartMedia(t *testing.T) {
+	args := append([]string{"-internal.addr=" + p.media.Addr("internal")}, p.mediaArgs[1:]...)
+	p.media = kittest.Start(t, mediaBinary(t), args, "internal")
+}
+
+func TestMediasvcDownSendIsRetryableStoresNothingAndTheRetrySucceedsEndToEnd(t *testing.T) {
+	p := startMediaPlatform(t, false)
+	aliceID, aliceTok := p.account(t, "alice")
+	bobID, bobTok := p.account(t, "bob")
+	conv := direct(aliceID, bobID)
+	img := testImage(t, 64, 64)
+	mediaID := p.uploadImage(t, aliceTok, img)
+	a := connect(t, p.gateway, aliceTok)
+	send := func() map[string]any {
+		return a.request(map[string]any{"type": "send", "conversation_id": conv, "client_msg_id": "down-1",
+			"body": "while down", "attachment_ids": []string{mediaID}})
+	}
+
+	p.media.Kill(t)
+	failed := send()
+	if errorCode(failed) != "unavailable" || failed["retryable"] != true {
+		t.Fatalf("send while mediasvc is down answered %v, want a retryable unavailable", failed)
+	}
+	if code, h := publicCall(t, p.gateway, "GET", "/api/v1/messages/conversations/"+conv+"/history", bobTok, nil); code != 200 || len(asList(h["messages"])) != 0 {
+		t.Fatalf("a failed send left messages: %d %v", code, h)
+	}
+
+	// mediasvc is back: the client's retry (same client message id) goes
+	// through once, and the recipient gets the media.
+	p.restartMedia(t)
+	var ack map[string]any
+	eventually(t, 20*time.Second, "send accepted after mediasvc restart", func() bool {
+		ack = send()
+		return ack["type"] == "ack"
+	})
+	if again := send(); again["message_id"] != ack["message_id"] {
+		t.Fatalf("another retry answered %v, want message %v", again, ack["message_id"])
+	}
+	code, h := publicCall(t, p.gateway, "GET", "/api/v1/messages/conversations/"+conv+"/history", bobTok, nil)
+	if msgs := asList(h["messages"]); code != 200 || len(msgs) != 1 || msgs[0].(map[string]any)["message_id"] != ack["message_id"] {
+		t.Fatalf("history after the retry: %d %v", code, h)
+	}
+	if status, got := download(t, p.gateway, "/api/v1/media/"+mediaID+"/content", bobTok); status != 200 || !bytes.Equal(got, img) {
+		t.Fatalf("bob's download after the retry: %d, %d bytes", status, len(got))
+	}
 }
