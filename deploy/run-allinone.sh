@@ -32,7 +32,7 @@ port=${CHAT_ALLINONE_PORT:-8080}
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if [ "$port" = auto ]; then
   for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+)
     port_free "$port" && break
   done
 fi

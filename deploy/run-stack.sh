@@ -61,7 +61,7 @@ range_free() {
 base=${CHAT_PROD_PORT_BASE:-18000}
 if [ "$base" = auto ]; then
   for _ in $(seq 1 50); do
-    base=$((20000 + RANDOM % 40000))
+    base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+)
     range_free "$base" && break
     base=
   done
