@@ -47,7 +47,7 @@ done
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 for f in "$run_dir"/pids/*.pid; do
   if alive "$f"; then
-    die "already running ($(basename "$f" .pid), pid $(cat "$f")); stop it with deploy/stop-stack.sh"
+    die "already running ($(basename "$f" .pid), pid $(cat "$f")); stop it with: bash deploy/stop-stack.sh $run_dir"
   fi
 done
 rm -f "$run_dir"/pids/*.pid "$run_dir/env"
@@ -208,4 +208,8 @@ for g in "${gw_names[@]}"; do
   printf '  gateway %-5s region %s  http://%s\n' "$g" "${g%-*}" "${public[$g]}"
 done
 echo "  URLs and internal addresses: $run_dir/env"
-echo "  stop: bash deploy/stop-stack.sh"
+if [ "$run_dir" = "$root/.run/prod" ]; then
+  echo "  stop: bash deploy/stop-stack.sh"
+else
+  echo "  stop: bash deploy/stop-stack.sh $run_dir"
+fi
