@@ -235,6 +235,43 @@ for (const mode of MODES) {
       await shots.take('group-read-by-2-of-2', alice, carol);
     });
 
+    scenario('keyboard only: start a chat and send; every control is labelled; new messages are announced', async () => {
+      const p = dave.page;
+      await p.locator('body').click({ position: { x: 5, y: 400 } }); // focus the page, nothing in particular
+      let focused = '';
+      for (let i = 0; i < 12 && focused !== 'New chat'; i++) {
+        await p.keyboard.press('Tab');
+        focused = await p.evaluate(() => document.activeElement && document.activeElement.textContent.trim());
+      }
+      assert.equal(focused, 'New chat', 'Tab reaches "New chat"');
+      await p.keyboard.press('Enter');
+      assert.equal(await p.evaluate(() => document.activeElement.id), 'new-chat-user', 'the dialog focuses its input');
+      await p.keyboard.type(alice.username);
+      await p.keyboard.press('Enter');
+      await p.locator('#chat-title', { hasText: 'Alice' }).waitFor();
+      assert.equal(await p.evaluate(() => document.activeElement.id), 'composer-input', 'the chat focuses the message input');
+      await p.keyboard.type('Hello from the keyboard');
+      await p.keyboard.press('Enter');
+      await dave.msg('Hello from the keyboard').waitFor();
+      await alice.openConv('Dave');
+      await alice.msg('Hello from the keyboard').waitFor();
+      await dave.send('And one more, announced');
+      await alice.page.locator('#announcer', { hasText: 'Dave: And one more, announced' }).waitFor();
+      // Every control a person can reach has a name a screen reader reads.
+      for (const who of [alice, dave]) {
+        const unnamed = await who.page.evaluate(() => [...document.querySelectorAll('button, input, select, textarea, a[href]')]
+          .filter((el) => !el.closest('[hidden]'))
+          .filter((el) => {
+            const by = el.getAttribute('aria-labelledby');
+            const name = el.getAttribute('aria-label') || (by && document.getElementById(by)?.textContent)
+              || (el.labels && [...el.labels].map((l) => l.textContent).join(' ')) || el.textContent || el.title || '';
+            return !name.trim();
+          }).map((el) => el.outerHTML.slice(0, 120)));
+        assert.deepEqual(unnamed, [], `${who.name}: controls without a name`);
+      }
+      await shots.take('keyboard-chat', dave);
+    });
+
     scenario('an admin changes the ceiling and an over-limit add is refused with a clear message; media limits too', async () => {
       assert.ok(platform.admin, 'this run has no admin account (PARLEY_ADMIN_USER)');
       admin = new Person(browser, url(0), 'Admin', runId);
@@ -277,6 +314,11 @@ for (const mode of MODES) {
       await png.fill('25');
       await admin.page.getByRole('button', { name: 'Save media limits' }).click();
       await admin.page.locator('.limits th', { hasText: 'image/png' }).filter({ hasText: '25.0 MB' }).waitFor();
+    });
+
+    scenario('the pages ran under the strict CSP without violations or script errors', async () => {
+      const bad = consoleLog.filter((l) => /Content Security Policy|Refused to|pageerror/i.test(l));
+      assert.deepEqual(bad, []);
     });
   });
 }

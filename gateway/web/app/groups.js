@@ -33,7 +33,7 @@ async function resolveUsers(app, text) {
 }
 
 export function newChatDialog(app) {
-  const input = h('input', { autocomplete: 'off', required: true, autocapitalize: 'none', spellcheck: 'false' });
+  const input = h('input', { autocomplete: 'off', required: true, autofocus: true, autocapitalize: 'none', spellcheck: 'false' });
   const error = h('p', { class: 'form-error', role: 'alert' });
   const form = h('form', { class: 'dlg-body' }, field('new-chat-user', 'Username', input, 'The exact username of the person.'), error,
     h('div', { class: 'row end' }, h('button', { type: 'submit', class: 'primary' }, 'Start chat')));
@@ -52,7 +52,7 @@ export function newChatDialog(app) {
 }
 
 export function newGroupDialog(app) {
-  const name = h('input', { required: true, maxlength: 64, autocomplete: 'off' });
+  const name = h('input', { required: true, autofocus: true, maxlength: 64, autocomplete: 'off' });
   const members = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
   const error = h('p', { class: 'form-error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Create group');
