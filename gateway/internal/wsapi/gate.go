@@ -165,42 +165,82 @@ type controlFrame struct {
 	payload []byte // unmasked
 }
 
-// takeKeepAlive removes and returns a complete, well-formed client ping or
-// pong at the head of the buffer. wait says the head is the start of a
-// ping or pong whose rest is still on its way: come back on the next
-// event rather than have gorilla wait for it (gorilla would go on waiting
-// for a data message after it). Anything else (data, close, a fragment, a
-// malformed or unmasked frame) is left for gorilla, which knows how to
-// answer it.
-func (g *frameGate) takeKeepAlive() (f controlFrame, ok, wait bool) {
+// keepAliveAtHead looks at the head of the buffer: a complete, well-formed
+// client ping or pong of size bytes (ok), or the start of one whose rest is
+// still on its way (wait). Anything else (data, close, a fragment, a
+// malformed or unmasked frame) is neither: gorilla knows how to answer it.
+func (g *frameGate) keepAliveAtHead() (size int, ok, wait bool) {
 	b := g.pending()
 	if len(b) == 0 || g.frameLeft != 0 {
-		return controlFrame{}, false, false
+		return 0, false, false
 	}
 	opcode := b[0] & 0x0F
 	if opcode != opPing && opcode != opPong {
-		return controlFrame{}, false, false
+		return 0, false, false
 	}
 	if len(b) < 6 {
-		return controlFrame{}, false, true
+		return 0, false, true
 	}
 	fin, rsv := b[0]&0x80 != 0, b[0]&0x70
 	masked, length := b[1]&0x80 != 0, int(b[1]&0x7F)
 	if !fin || rsv != 0 || !masked || length > 125 {
-		return controlFrame{}, false, false
+		return 0, false, false
 	}
-	size := 6 + length
+	size = 6 + length
 	if len(b) < size {
-		return controlFrame{}, false, true
+		return 0, false, true
 	}
-	payload := make([]byte, length)
+	return size, true, false
+}
+
+// takeKeepAlive removes and returns a complete client ping or pong at the
+// head of the buffer. wait says the head is the start of one whose rest is
+// still on its way: come back on the next event rather than have gorilla
+// wait for it (gorilla would go on waiting for a data message after it).
+func (g *frameGate) takeKeepAlive() (f controlFrame, ok, wait bool) {
+	size, ok, wait := g.keepAliveAtHead()
+	if !ok {
+		return controlFrame{}, false, wait
+	}
+	b := g.pending()
+	payload := make([]byte, size-6)
 	key := b[2:6]
 	for i := range payload {
 		payload[i] = b[6+i] ^ key[i%4]
 	}
+	f = controlFrame{opcode: b[0] & 0x0F, payload: payload}
 	g.off += size
 	g.release()
-	return controlFrame{opcode: opcode, payload: payload}, true, false
+	return f, true, false
+}
+
+// takePongs removes the complete client pongs at the head of the buffer and
+// returns how many there were.
+func (g *frameGate) takePongs() int {
+	n := 0
+	for {
+		b := g.pending()
+		if len(b) == 0 || b[0]&0x0F != opPong {
+			return n
+		}
+		size, ok, _ := g.keepAliveAtHead()
+		if !ok {
+			return n
+		}
+		g.off += size
+		g.release()
+		n++
+	}
+}
+
+// idle reports whether nothing but the start of a keep-alive frame waits
+// in the buffer: nothing to hand to gorilla until more arrives.
+func (g *frameGate) idle() bool {
+	if len(g.pending()) == 0 {
+		return true
+	}
+	_, ok, wait := g.keepAliveAtHead()
+	return !ok && wait
 }
 
 // frameSize returns the whole size (header, mask key, payload) of the frame

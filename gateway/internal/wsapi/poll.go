@@ -23,7 +23,9 @@ func (ss *session) readable() {
 		switch ss.state.Load() {
 		case sessionIdle:
 			if ss.state.CompareAndSwap(sessionIdle, sessionBusy) {
-				go ss.dispatch()
+				if !ss.serveInline() {
+					go ss.dispatch()
+				}
 				return
 			}
 		case sessionBusy:
@@ -34,6 +36,28 @@ func (ss *session) readable() {
 			return
 		}
 	}
+}
+
+// serveInline serves the common idle event, a client's pong, right on the
+// poller's goroutine: one read without waiting, pongs noted, session idle
+// again — no goroutine started. Anything else (a frame, a ping to answer,
+// a closed socket, more to read) is left in the gate for a dispatcher:
+// false, and the session stays busy.
+func (ss *session) serveInline() bool {
+	more, err := ss.gate.readNow()
+	if err != nil && err != errWouldBlock || more {
+		return false
+	}
+	if ss.gate.takePongs() > 0 {
+		ss.c.TouchRead(time.Now())
+	}
+	if !ss.gate.idle() {
+		return false
+	}
+	if ss.state.CompareAndSwap(sessionBusy, sessionIdle) {
+		return true
+	}
+	return false // an event came meanwhile: a dispatcher looks again
 }
 
 // dispatch handles everything the socket holds, then leaves the session

@@ -3,6 +3,7 @@ package wsapi
 import (
 	"errors"
 	"log/slog"
+	"os"
 	"sync"
 	"syscall"
 
@@ -14,7 +15,8 @@ import (
 // gateway, edge-triggered, keyed by connection id (never by descriptor,
 // which the kernel reuses).
 type poller struct {
-	epfd   int
+	file   *os.File // the epoll descriptor
+	raw    syscall.RawConn
 	logger *slog.Logger
 
 	mu       sync.RWMutex
@@ -22,16 +24,25 @@ type poller struct {
 	closed   bool
 }
 
-// pollWaitMs bounds one wait so that close is noticed without a wake-up
-// descriptor; a wake-up a second costs nothing measurable.
-const pollWaitMs = 1000
-
 func newPoller(logger *slog.Logger) (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	p := &poller{epfd: epfd, logger: logger, sessions: map[uint64]*session{}}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_ = unix.Close(epfd)
+		return nil, err
+	}
+	// The epoll descriptor is itself pollable: handing it to Go's netpoller
+	// parks the poller's goroutine like any network read, with no thread
+	// blocked in epoll_wait and no hand-off of the scheduler on each wake.
+	file := os.NewFile(uintptr(epfd), "parley-epoll")
+	raw, err := file.SyscallConn()
+	if err != nil {
+		_ = file.Close()
+		return nil, err
+	}
+	p := &poller{file: file, raw: raw, logger: logger, sessions: map[uint64]*session{}}
 	go p.loop()
 	return p, nil
 }
@@ -49,7 +60,9 @@ func (p *poller) add(ss *session, raw syscall.RawConn) error {
 	err := raw.Control(func(fd uintptr) {
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET}
 		putID(&ev, ss.c.ID)
-		ctlErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
+		ctlErr = p.raw.Control(func(epfd uintptr) {
+			ctlErr = unix.EpollCtl(int(epfd), unix.EPOLL_CTL_ADD, int(fd), &ev)
+		})
 	})
 	if err == nil {
 		err = ctlErr
@@ -72,27 +85,36 @@ func (p *poller) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+	_ = p.file.Close() // wakes the loop
 }
 
 func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, pollWaitMs)
+		var n int
+		var waitErr error
+		err := p.raw.Read(func(epfd uintptr) bool {
+			n, waitErr = unix.EpollWait(int(epfd), events, 0)
+			// Nothing ready: park until the epoll descriptor is readable.
+			return n > 0 || (waitErr != nil && !errors.Is(waitErr, unix.EINTR))
+		})
+		if err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				p.logger.Error("poller stopped", slog.Any("err", err))
+			}
+			return
+		}
+		if waitErr != nil {
+			p.logger.Error("epoll wait failed", slog.Any("err", waitErr))
+			continue
+		}
 		p.mu.RLock()
-		closed := p.closed
 		for i := 0; i < n; i++ {
 			if ss := p.sessions[getID(&events[i])]; ss != nil {
 				ss.readable()
 			}
 		}
 		p.mu.RUnlock()
-		if closed {
-			_ = unix.Close(p.epfd)
-			return
-		}
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			p.logger.Error("epoll wait failed; connections keep their state but wait for the next event", slog.Any("err", err))
-		}
 	}
 }
 
