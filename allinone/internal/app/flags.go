@@ -92,6 +92,9 @@ func newFlagSet(name string, all []*component) (*flagSet, error) {
 
 // describeDerived shows in -h what load derives for flags not given.
 func (f *flagSet) describeDerived() {
+	if fl := f.fs.Lookup("gateway.allowed-origins"); fl != nil {
+		fl.DefValue = "the public listener's own origin, as 127.0.0.1 and localhost when on loopback"
+	}
 	for c, names := range f.owned {
 		for _, n := range names {
 			fl := f.fs.Lookup(n)

@@ -19,14 +19,13 @@ const publicAddrFlag = "public.addr"
 // to send clients, so it is short; every replica-unique id is fixed, since
 // each service has exactly one replica here.
 var staticDefaults = map[string]string{
-	"log.format":              "text",
-	"gateway.drain-timeout":   "5s",
-	"gateway.drain-spread":    "1s",
-	"auth.node-id":            "1",
-	"messages.node-id":        "2",
-	"media.node-id":           "3",
-	"groups.node-id":          "4",
-	"gateway.allowed-origins": "http://127.0.0.1:8080,http://localhost:8080",
+	"log.format":            "text",
+	"gateway.drain-timeout": "5s",
+	"gateway.drain-spread":  "1s",
+	"auth.node-id":          "1",
+	"messages.node-id":      "2",
+	"media.node-id":         "3",
+	"groups.node-id":        "4",
 }
 
 // urlTargets maps the service-URL flags (-gateway.router-url,
