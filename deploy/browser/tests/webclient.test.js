@@ -80,6 +80,7 @@ for (const mode of MODES) {
 
     scenario('two users chat in two browser contexts', async () => {
       await alice.open();
+      assert.ok(await alice.page.getByLabel('Display name').isHidden(), 'sign-in asks no display name');
       await shots.take('sign-in-page', alice);
       await Promise.all([alice.signUp(), bob.open().then(() => bob.signUp()), carol.open().then(() => carol.signUp()),
         dave.open().then(() => dave.signUp())]);
