@@ -498,7 +498,10 @@ export class ChatApp {
     const meta = h('div', { class: 'meta' }, h('time', { datetime: new Date(m.sent_at_ms).toISOString(), title: fullTime(m.sent_at_ms) }, clock(m.sent_at_ms)));
     if (mine) meta.append(...this.tick(c, m));
     bubble.append(meta);
-    if (m.failed) bubble.append(h('p', { class: 'failed', role: 'alert' }, 'Not sent: ' + m.failed));
+    if (m.failed) {
+      const dismiss = h('button', { type: 'button', class: 'link', onclick: () => { c.messages.delete(this.msgKey(m)); this.renderMessages(); } }, 'Dismiss');
+      bubble.append(h('p', { class: 'failed', role: 'alert' }, 'Not sent: ' + m.failed + ' ', dismiss));
+    }
     return h('li', {
       class: `msg ${mine ? 'mine' : 'theirs'}${m.pending ? ' pending' : ''}`,
       dataset: { messageId: m.message_id || '', clientMsgId: m.client_msg_id || '' },

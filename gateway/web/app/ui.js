@@ -100,7 +100,9 @@ export function explain(err) {
       const msg = (err.message || '').replace(/^./, (c) => c.toUpperCase());
       return `Limit reached: ${msg}${msg.includes(d.max || '\u0000') ? '' : ` (at most ${d.max || '?'})`}.`;
     }
-    case 'payload_too_large': return `Too large: ${err.message}`;
+    case 'payload_too_large':
+      if (d.limit_bytes) return `Too large: ${d.type ? `${d.type} files` : 'uploads'} may be at most ${bytes(Number(d.limit_bytes))}.`;
+      return `Too large: ${err.message}`;
     case 'rate_limited': return 'Slow down a little and try again in a moment.';
     case 'unavailable':
     case 'deadline_exceeded': return 'The server is unreachable right now. Try again in a moment.';
