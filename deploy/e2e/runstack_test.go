@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +28,8 @@ import (
 // own process on the real stack, two regions of two gateways each.
 type prodStack struct {
 	env map[string]string // the env file run-stack.sh wrote
+	// stop runs deploy/stop-stack.sh (once; cleanup calls it too).
+	stop func()
 }
 
 // startRunStack runs deploy/run-stack.sh on free ports in a temp run dir,
@@ -51,6 +55,11 @@ func startRunStack(t *testing.T) *prodStack {
 		cmd.Env = scriptEnv
 		return cmd.CombinedOutput()
 	}
+	stop := sync.OnceFunc(func() {
+		if out, err := script("stop-stack.sh"); err != nil {
+			t.Errorf("stop-stack.sh: %v\n%s", err, out)
+		}
+	})
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
@@ -59,9 +68,7 @@ func startRunStack(t *testing.T) *prodStack {
 				t.Logf("--- %s\n%s", filepath.Base(l), out)
 			}
 		}
-		if out, err := script("stop-stack.sh"); err != nil {
-			t.Errorf("stop-stack.sh: %v\n%s", err, out)
-		}
+		stop()
 		for _, ks := range []string{"auth", "messages", "groups", "media"} {
 			dropKeyspace(t, env, ns+"_"+ks)
 		}
@@ -79,7 +86,7 @@ func startRunStack(t *testing.T) *prodStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &prodStack{env: vals}
+	return &prodStack{env: vals, stop: stop}
 }
 
 func (p *prodStack) get(t *testing.T, key string) string {
@@ -202,6 +209,21 @@ func TestRunStackTwoRegionsExchangeMessages(t *testing.T) {
 		t.Fatalf("bob's send: %v", err)
 	}
 	waitMessage(t, a, "hello from us")
+
+	// stop-stack.sh drains the gateways first: both clients are told to
+	// reconnect (to a gateway that is still up, in production), not cut off.
+	p.stop()
+	for name, c := range map[string]*wsclient.Client{"alice": a, "bob": b} {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s's connection outlived stop-stack.sh", name)
+		}
+		var ce *wsclient.CloseError
+		if !errors.As(c.Err(), &ce) || !ce.Reconnect || ce.Code == wsclient.CloseAbnormal {
+			t.Fatalf("%s's connection ended with %v, want a drain close that says reconnect", name, c.Err())
+		}
+	}
 }
 
 // TestRunAllinoneScript starts the all-in-one binary the way scripts and the
