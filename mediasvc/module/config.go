@@ -49,6 +49,8 @@ type MediaConfig struct {
 
 	CleanupInterval time.Duration
 	CleanupAge      time.Duration
+	// UnsentAge: see usecase.Config.UnsentAge (used with a messages URL).
+	UnsentAge time.Duration
 
 	MessagesURL     string
 	MessagesTimeout time.Duration
@@ -173,6 +175,7 @@ func (c *MediaConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DownloadExpiry, "media.download-expiry", 5*time.Minute, "lifetime of a presigned download URL")
 	fs.DurationVar(&c.CleanupInterval, "media.cleanup.interval", 10*time.Minute, "how often the cleanup runs (0 disables it)")
 	fs.DurationVar(&c.CleanupAge, "media.cleanup.age", 24*time.Hour, "uploads never attached (or never finalized) for this long are deleted")
+	fs.DurationVar(&c.UnsentAge, "media.cleanup.unsent-age", 72*time.Hour, "attached media whose messages are all older than this and were never stored (a send that died after attaching) becomes an orphan; keep above messagesvc's 48h dedup window; 0 disables (needs -media.messages-url)")
 	fs.StringVar(&c.MessagesURL, "media.messages-url", "", "messagesvc base URL, asked who may read attached media; empty: only uploaders read their media")
 	fs.DurationVar(&c.MessagesTimeout, "media.messages-timeout", 2*time.Second, "timeout of one call to messagesvc")
 	fs.IntVar(&c.UploadRate.Max, "media.ratelimit.uploads", 60, "uploads (streamed or presigned) one user may start per -media.ratelimit.window; 0 disables the limit")
@@ -230,6 +233,9 @@ func (c *MediaConfig) Validate() error {
 	if c.CleanupInterval < 0 || c.CleanupAge < time.Minute {
 		bad("media.cleanup.interval must be ≥ 0 and media.cleanup.age ≥ 1m")
 	}
+	if c.UnsentAge != 0 && c.UnsentAge < 49*time.Hour {
+		bad("media.cleanup.unsent-age must be 0 or ≥ 49h (above messagesvc's 48h dedup window)")
+	}
 	if c.MessagesURL != "" {
 		if u, err := url.Parse(c.MessagesURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			bad("media.messages-url: %q is not an http(s) URL", c.MessagesURL)
@@ -268,5 +274,14 @@ func (c *MediaConfig) usecase() usecase.Config {
 	return usecase.Config{Limits: c.Limits.Limits, PresignExpiry: c.PresignExpiry, DownloadExpiry: c.DownloadExpiry,
 		Redirect: c.Objects.Redirect, OrphanAge: c.CleanupAge, TombstoneRetention: 30 * 24 * time.Hour,
 		Thumbnail: c.Thumbnail, ThumbnailConcurrency: c.ThumbnailConcurrency,
-		LimitsCacheTTL: 10 * time.Second, CheckpointLag: time.Minute, UploadRate: c.UploadRate}
+		LimitsCacheTTL: 10 * time.Second, CheckpointLag: time.Minute, UploadRate: c.UploadRate, UnsentAge: c.unsentAge()}
+}
+
+// unsentAge is only used when messagesvc can be asked: without it nothing
+// can tell a message never stored from one that exists.
+func (c *MediaConfig) unsentAge() time.Duration {
+	if c.MessagesURL == "" {
+		return 0
+	}
+	return c.UnsentAge
 }

@@ -168,7 +168,11 @@ func (s *Service) checkMedia(ctx context.Context, id ids.ID, now time.Time, rep 
 	switch m.State {
 	case entity.StateFinalized, entity.StatePending:
 		if m.State == entity.StateFinalized && m.Attached() {
-			return nil // Detach schedules a new check when the last message lets go
+			// Detach schedules a new check when the last message lets go;
+			// references to messages never stored are found here.
+			if done, err := s.dropUnsent(ctx, &m, now); done || err != nil {
+				return err
+			}
 		}
 		due := m.CreatedAt.Add(s.cfg.OrphanAge)
 		if now.Before(due) {

@@ -53,6 +53,14 @@ type Config struct {
 	// CheckpointLag is subtracted from a pass's start to make its
 	// checkpoint, covering clock skew between replicas.
 	CheckpointLag time.Duration
+	// UnsentAge, when positive, makes the cleanup ask Visibility about
+	// attached media whose messages are all older than it: references to
+	// messages that were never stored (a send that attached, then died
+	// and was never retried) are dropped, and the media becomes an orphan
+	// (cleanup_unsent.go). Keep it above messagesvc's dedup window (48 h),
+	// within which a retry may still store the message. 0 disables it
+	// (no messagesvc to ask).
+	UnsentAge time.Duration
 	// UploadRate bounds each user's uploads (streamed and presigned
 	// together); Max 0 disables it. See rate_limit.go.
 	UploadRate ratelimit.Limit

@@ -157,6 +157,7 @@ type options struct {
 	orphanAge time.Duration
 	rate      ratelimit.Limit     // Max 0: unlimited
 	limiter   usecase.RateLimiter // nil: in memory
+	unsentAge time.Duration       // 0: references to unsent messages are kept
 	redirect  bool
 }
 
@@ -167,6 +168,7 @@ func withLimits(l string) option               { return func(o *options) { o.lim
 func withoutRedirect() option                  { return func(o *options) { o.redirect = false } }
 func withAge(d time.Duration) option           { return func(o *options) { o.orphanAge = d } }
 func withLimiter(l usecase.RateLimiter) option { return func(o *options) { o.limiter = l } }
+func withUnsentAge(d time.Duration) option     { return func(o *options) { o.unsentAge = d } }
 func withUploadRate(max int, window time.Duration) option {
 	return func(o *options) { o.rate = ratelimit.Limit{Max: max, Window: window} }
 }
@@ -264,7 +266,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 	ucCfg := usecase.Config{Limits: limits, PresignExpiry: 15 * time.Minute, DownloadExpiry: 5 * time.Minute,
 		Redirect: o.redirect, OrphanAge: o.orphanAge, TombstoneRetention: 30 * 24 * time.Hour,
 		Thumbnail: imaging.DefaultOptions(), ThumbnailConcurrency: 2, LimitsCacheTTL: 10 * time.Second,
-		UploadRate: o.rate}
+		UploadRate: o.rate, UnsentAge: o.unsentAge}
 	vis := visibility.NewMessages(msgSrv.URL, &svcauth.Transport{Signer: svc.Signer}, 2*time.Second)
 	e.uc = usecase.New(ucCfg, usecase.Deps{Objects: e.objects, Media: e.meta, Blobs: e.meta, Checks: e.meta,
 		LimitStore: e.meta, Visibility: vis, RateLimiter: o.limiter, IDs: gen, Now: e.clock.Now, Logger: discard,
