@@ -75,6 +75,7 @@ func TestInvalidSettingsAreRefused(t *testing.T) {
 		{"-media.data-dir="},
 		{"-media.ratelimit.uploads=-1"},
 		{"-media.ratelimit.window=10ms"},
+		{"-media.cleanup.unsent-age=24h"},
 	} {
 		if _, err := parse(t, args...); err == nil {
 			t.Errorf("%v accepted", args)
