@@ -96,10 +96,15 @@ func TestLoadWiresInProcessServicesToEachOther(t *testing.T) {
 			t.Errorf("gateway's %s URL = %q, want %s", target, got, l.Addrs[target])
 		}
 	}
-	for _, name := range []string{"receipts.messages-url", "media.messages-url", "messages.router-url", "messages.auth-url"} {
-		if v := l.Flags.value(name); !strings.HasPrefix(v, "http://127.0.0.1:") || strings.Contains(v, ":71") {
-			t.Errorf("-%s = %q, want the in-process listener", name, v)
+	for name, target := range map[string]string{"receipts.messages-url": "messagesvc", "media.messages-url": "messagesvc",
+		"messages.router-url": "router", "messages.auth-url": "authsvc", "messages.groups-url": "groupsvc",
+		"messages.media-url": "mediasvc", "groups.auth-url": "authsvc", "groups.messages-url": "messagesvc"} {
+		if v := l.Flags.value(name); v != "http://"+l.Addrs[target] {
+			t.Errorf("-%s = %q, want %s's in-process listener %s", name, v, target, l.Addrs[target])
 		}
+	}
+	if v := l.Flags.value("groups.data-dir"); v != filepath.Join(dir, "groupsvc") {
+		t.Errorf("-groups.data-dir = %q", v)
 	}
 	if v := l.Flags.value("auth.data-dir"); v != filepath.Join(dir, "authsvc") {
 		t.Errorf("-auth.data-dir = %q", v)
