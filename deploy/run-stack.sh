@@ -109,6 +109,7 @@ started=()
 # Ctrl-C in this terminal does not reach it), logs and pid under the run dir.
 start() {
   local name=$1 bin=$2; shift 2
+  [ -f "$run_dir/logs/$name.log" ] && mv -f "$run_dir/logs/$name.log" "$run_dir/logs/$name.log.prev"
   setsid "$bin_dir/$bin" -internal.addr="${internal[$name]}" "$@" >"$run_dir/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run_dir/pids/$name.pid"
   started+=("$name")
