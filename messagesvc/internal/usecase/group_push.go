@@ -15,19 +15,24 @@ import (
 // of their last sync. With from set, the sender's own devices get their
 // copy with the client message id, except the sending device.
 func (p *Pusher) GroupMessage(msg entity.Message, users []ids.ID, from *Sender) {
-	var items []routerapi.DeliveryItem
 	others := users
 	if from != nil {
 		others = Others(users, from.UserID)
 		own := &protocol.MessagePush{Message: forUser(msg, protocol.UserID(from.UserID))}
-		items = append(items, routerapi.DeliveryItem{Users: []ids.ID{from.UserID}, Frame: protocol.Encode(own),
-			Skip: []routerapi.Conn{{UserID: from.UserID, DeviceID: from.DeviceID}}})
+		p.enqueue([]routerapi.DeliveryItem{{Users: []ids.ID{from.UserID}, Frame: protocol.Encode(own),
+			Skip: []routerapi.Conn{{UserID: from.UserID, DeviceID: from.DeviceID}}}})
 	}
-	if len(others) > 0 {
-		push := &protocol.MessagePush{Message: ToProtocol(msg)}
-		items = append(items, routerapi.DeliveryItem{Users: others, Frame: protocol.Encode(push)})
+	if len(others) == 0 {
+		return
 	}
-	if len(items) > 0 {
-		p.enqueue(items)
+	frame := protocol.Encode(&protocol.MessagePush{Message: ToProtocol(msg)})
+	// Items of at most maxGroupItemUsers users each, queued one by one, so
+	// no deliver call exceeds the router's limit however large the group.
+	for start := 0; start < len(others); start += maxGroupItemUsers {
+		chunk := others[start:min(len(others), start+maxGroupItemUsers)]
+		p.enqueue([]routerapi.DeliveryItem{{Users: chunk, Frame: frame}})
 	}
 }
+
+// maxGroupItemUsers bounds the users of one group push item.
+const maxGroupItemUsers = maxUsersPerCall / 2

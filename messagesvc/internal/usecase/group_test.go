@@ -385,3 +385,51 @@ func TestConversationListHasGroupsByTheirNewestMessageWithUnreadCounts(t *testin
 		t.Fatalf("outsider's list: %+v", items)
 	}
 }
+
+func TestGroupPushesNeverExceedTheRoutersUsersPerCall(t *testing.T) {
+	big := make([]ids.ID, 12_000)
+	for i := range big {
+		big[i] = ids.ID(10_000 + i)
+	}
+	big[0] = alice
+	g := &groupsStub{members: map[ids.ID][]ids.ID{team: big}}
+	// The pusher starts only after everything is queued, so its workers
+	// find many large messages waiting at once.
+	h := newHarnessWith(t, options{groups: g})
+	for i := range 5 {
+		h.sendAs(alice, "phone", teamConv, "big"+string(rune('a'+i)), "to many")
+	}
+	h.startPusher()
+	items := h.flush()
+	h.router.mu.Lock()
+	perCall := slices.Clone(h.router.users)
+	h.router.mu.Unlock()
+	for i, n := range perCall {
+		if n > 10_000 {
+			t.Fatalf("router call %d carried %d users; the router refuses more than 10,000", i, n)
+		}
+	}
+	got := map[ids.ID]int{}
+	for _, it := range items {
+		if len(it.Users) > 5_000 {
+			t.Fatalf("item of %d users", len(it.Users))
+		}
+		p, ok := decodePush(t, it).(*protocol.MessagePush)
+		if !ok {
+			continue
+		}
+		for _, u := range it.Users {
+			if u == big[1] || u == big[len(big)-1] {
+				got[ids.ID(p.MessageID)]++
+			}
+		}
+	}
+	if len(got) != 5 {
+		t.Fatalf("pushes reached first and last member for %d messages, want 5", len(got))
+	}
+	for id, n := range got {
+		if n != 2 {
+			t.Fatalf("message %d reached the first and last member %d times in all, want once each", id, n)
+		}
+	}
+}

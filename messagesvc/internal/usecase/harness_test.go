@@ -54,6 +54,7 @@ type recordingRouter struct {
 	mu    sync.Mutex
 	items []routerapi.DeliveryItem
 	calls int
+	users []int // users per call
 	fail  error
 }
 
@@ -61,6 +62,11 @@ func (r *recordingRouter) Deliver(_ context.Context, items []routerapi.DeliveryI
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
+	n := 0
+	for _, it := range items {
+		n += len(it.Users)
+	}
+	r.users = append(r.users, n)
 	r.items = append(r.items, items...)
 	if r.fail != nil {
 		return nil, r.fail

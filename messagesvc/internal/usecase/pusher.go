@@ -58,27 +58,51 @@ func (p *Pusher) Run(ctx context.Context, workers int) {
 }
 
 func (p *Pusher) work(ctx context.Context) {
+	var next []routerapi.DeliveryItem // taken from the queue, did not fit the last batch
 	for {
-		var batch []routerapi.DeliveryItem
-		select {
-		case items := <-p.queue:
-			batch = append(batch, items...)
-		case <-ctx.Done():
-			p.drain()
-			return
+		batch := next
+		next = nil
+		if batch == nil {
+			select {
+			case items := <-p.queue:
+				batch = items
+			case <-ctx.Done():
+				p.drain()
+				return
+			}
 		}
-		// Take whatever else is already waiting, up to a batch.
+		// Take whatever else is already waiting, up to a batch and to the
+		// router's limit of users per call (a big group's message alone
+		// carries thousands; a call over the limit is refused whole).
+		users := countUsers(batch)
 	more:
 		for len(batch) < pushBatchItems {
 			select {
 			case items := <-p.queue:
-				batch = append(batch, items...)
+				if n := countUsers(items); users+n > maxUsersPerCall {
+					next = items
+					break more
+				} else {
+					batch, users = append(batch, items...), users+n
+				}
 			default:
 				break more
 			}
 		}
 		p.send(batch)
 	}
+}
+
+// maxUsersPerCall is the router's limit of users in one deliver call (and
+// in one item): router/internal/usecase.MaxUsersPerCall.
+const maxUsersPerCall = 10_000
+
+func countUsers(items []routerapi.DeliveryItem) int {
+	n := 0
+	for _, it := range items {
+		n += len(it.Users)
+	}
+	return n
 }
 
 func (p *Pusher) drain() {
