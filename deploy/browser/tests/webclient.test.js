@@ -317,6 +317,28 @@ for (const mode of MODES) {
       await admin.page.locator('.limits th', { hasText: 'image/png' }).filter({ hasText: '25.0 MB' }).waitFor();
     });
 
+    scenario('group management: a role, the group\'s own limit, removing a member', async () => {
+      await alice.openConv('Lunch crew');
+      await alice.page.getByRole('button', { name: 'Group info' }).click();
+      const dialog = alice.page.getByRole('dialog', { name: 'Group info' });
+      await dialog.getByLabel('Role of Bob').selectOption('admin');
+      await dialog.locator('.member', { hasText: 'Bob' }).locator('select').filter({ has: alice.page.locator('option[value="admin"]:checked') }).waitFor();
+      await dialog.getByLabel('Member limit for this group').fill('2');
+      await dialog.getByRole('button', { name: 'Save limit' }).click();
+      await dialog.getByText('Now 2 (group limit).').waitFor();
+      await dialog.getByRole('button', { name: 'Remove Carol' }).click();
+      await dialog.getByText('2 of at most 2 members').waitFor();
+      assert.equal(await dialog.locator('.member').count(), 2);
+      await shots.take('group-managed', alice);
+      await dialog.getByRole('button', { name: 'Close' }).click();
+      // Carol is told in the conversation, and can no longer post to it.
+      await carol.page.locator('.system', { hasText: 'removed' }).waitFor();
+      await carol.page.getByLabel('Message', { exact: true }).fill('Still here?');
+      await carol.page.getByLabel('Message', { exact: true }).press('Enter');
+      await carol.msg('Still here?').locator('.failed', { hasText: 'not a member of this group' }).waitFor();
+      await shots.take('removed-member', carol);
+    });
+
     scenario('the pages ran under the strict CSP without violations or script errors', async () => {
       const bad = consoleLog.filter((l) => /Content Security Policy|Refused to|pageerror/i.test(l));
       assert.deepEqual(bad, []);

@@ -154,7 +154,8 @@ export class ChatApp {
   onSendFailed({ clientMsgId, conversationId, error }) {
     const c = this.conv(conversationId);
     const p = c.messages.get('pending:' + clientMsgId);
-    if (p) p.failed = explain(error);
+    const gone = c.kind === 'group' && (error.code === 'not_found' || error.code === 'permission_denied');
+    if (p) p.failed = gone ? 'you are not a member of this group.' : explain(error);
     if (this.open === c.id) this.renderMessages();
   }
 
@@ -479,8 +480,8 @@ export class ChatApp {
     if (m.kind !== 'user') {
       const li = h('li', { class: 'system', dataset: { messageId: m.message_id } }, this.systemText(m));
       if (m.system && m.system.user_ids) {
-        Promise.all(m.system.user_ids.map((u) => this.name(u))).then((names) => {
-          const verb = { member_added: 'added', member_removed: 'removed', role_changed: 'role changed for' }[m.kind];
+        Promise.all(m.system.user_ids.map((u) => (u === this.me.id ? 'you' : this.name(u)))).then((names) => {
+          const verb = { member_added: 'added', member_removed: 'removed', role_changed: 'changed the role of' }[m.kind];
           if (verb) this.name(m.sender_id).then((who) => replace(li, `${who} ${verb} ${names.join(', ')}`));
         });
       }

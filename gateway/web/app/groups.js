@@ -137,6 +137,8 @@ export async function groupInfoDialog(app, groupId) {
   };
   const act = async (fn) => {
     replace(error);
+    // Nothing can be typed into the form while it is about to be redrawn.
+    for (const el of body.querySelectorAll('input, select, button')) el.disabled = true;
     try {
       await fn();
       await render();
