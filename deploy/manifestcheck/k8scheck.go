@@ -215,6 +215,7 @@ func CheckObjects(objs []Object) error {
 	errs = append(errs, checkDisruptionBudgets(workloads, pdbs)...)
 	errs = append(errs, checkServices(workloads, services)...)
 	errs = append(errs, checkNetworkPolicies(policies)...)
+	errs = append(errs, checkInternalReachability(workloads, policies)...)
 	return errors.Join(errs...)
 }
 
@@ -431,4 +432,56 @@ func checkNetworkPolicies(policies []*networkingv1.NetworkPolicy) []error {
 		errs = append(errs, errors.New("no default-deny ingress NetworkPolicy (empty podSelector, no ingress rules)"))
 	}
 	return errs
+}
+
+// checkInternalReachability: the default deny must not cut the platform
+// apart. Every Parley pod must be admitted to every other Parley pod's
+// internal port by some policy (services call each other, the router
+// pushes to gateways).
+func checkInternalReachability(workloads []workload, policies []*networkingv1.NetworkPolicy) []error {
+	var errs []error
+	var parley []workload
+	for _, w := range workloads {
+		for _, c := range w.template.Spec.Containers {
+			if parleyBinary(c.Image) != "" {
+				parley = append(parley, w)
+				break
+			}
+		}
+	}
+	for _, server := range parley {
+		port := InternalPorts[parleyBinary(server.template.Spec.Containers[0].Image)]
+		for _, client := range parley {
+			if !admits(policies, client, server, port) {
+				errs = append(errs, fmt.Errorf("no NetworkPolicy lets %s reach %s's internal port %d", client.name, server.name, port))
+			}
+		}
+	}
+	return errs
+}
+
+func admits(policies []*networkingv1.NetworkPolicy, client, server workload, port int32) bool {
+	for _, p := range policies {
+		if p.Spec.PodSelector.MatchExpressions != nil || !labels.SelectorFromSet(p.Spec.PodSelector.MatchLabels).Matches(labels.Set(server.template.Labels)) {
+			continue
+		}
+		for _, rule := range p.Spec.Ingress {
+			portOK := len(rule.Ports) == 0
+			for _, rp := range rule.Ports {
+				if rp.Port == nil || (rp.Port.Type == intstr.Int && rp.Port.IntVal == port) {
+					portOK = true
+				}
+			}
+			if !portOK {
+				continue
+			}
+			for _, peer := range rule.From {
+				if peer.PodSelector != nil && peer.NamespaceSelector == nil && peer.IPBlock == nil && peer.PodSelector.MatchExpressions == nil &&
+					labels.SelectorFromSet(peer.PodSelector.MatchLabels).Matches(labels.Set(client.template.Labels)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
