@@ -158,9 +158,13 @@ export async function startPlatform(mode, outDir) {
         const log = `${e.stdout || ''}${e.stderr || ''}`;
         writeFileSync(join(outDir, `run-stack-attempt-${attempt}.log`), log);
         await stop();
-        const bindRace = /address already in use/.test(log + readLogs(join(data, 'logs')));
-        if (bindRace && attempt < 3) {
-          console.log(`# run-stack.sh lost a port race (attempt ${attempt}); again on another range`);
+        // Two start-up failures of a busy machine are worth another try: a
+        // port taken between the check and the bind, and Cassandra too slow
+        // to answer a schema change in time (migrations are re-runnable).
+        const logs = log + readLogs(join(data, 'logs'));
+        const transient = logs.match(/address already in use|cassandra migrations: .*(timeout|no response)/);
+        if (transient && attempt < 3) {
+          console.log(`# run-stack.sh failed to start (${transient[0].slice(0, 80)}), attempt ${attempt}; trying again`);
           continue;
         }
         throw new Error(`deploy/run-stack.sh failed (see ${join(outDir, `run-stack-attempt-${attempt}.log`)}): ${(e.stderr || e.message).slice(-800)}`);
