@@ -105,7 +105,7 @@ export async function groupInfoDialog(app, groupId) {
       const remove = canManage && !me && m.role !== 'owner'
         ? h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove ${names[i]}`, onclick: () => act(() => app.client.removeMember(groupId, uid)) }, 'Remove')
         : null;
-      return h('li', { class: 'member', dataset: { userId: uid } }, avatar(uid, names[i]), h('span', { class: 'member-name' }, names[i]), role, remove);
+      return h('li', { class: 'member', dataset: { userId: uid } }, avatar(uid, me ? app.me.display_name : names[i]), h('span', { class: 'member-name' }, names[i]), role, remove);
     });
     const addInput = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
     const addForm = h('form', { class: 'row' }, field('group-add-user', 'Add members', addInput, 'Usernames, separated by commas'),
