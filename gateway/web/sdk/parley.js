@@ -297,6 +297,10 @@ export class ParleyClient extends Emitter {
     this._timers = [];
     this._refreshing = null;
     this._usersInFlight = new Map();
+    this._readSent = new Map(); // conversation → the read watermark sent
+    this._receiptsTimer = null;
+    this._pumping = false;
+    this._lastRecv = 0;
   }
 
   // ------------------------------------------------------------ storage
@@ -746,7 +750,7 @@ export class ParleyClient extends Emitter {
     }
     this._setState('online');
     this._emit('synced');
-    await this._flushOutbox();
+    this._pump();
   }
 
   async _storeCursor(cursor) {
@@ -1005,8 +1009,6 @@ export class ParleyClient extends Emitter {
   /** Sends not yet acknowledged by the server, oldest first. */
   get outbox() { return this._outbox.map(({ clientMsgId, conversationId, body, attachmentIds }) => ({ clientMsgId, conversationId, body, attachmentIds })); }
 
-  async _flushOutbox() { this._pump(); }
-
   // One send in flight at a time keeps a device's messages in the order it
   // wrote them, also across retries, and never floods the rate limit.
   async _pump() {
@@ -1066,13 +1068,9 @@ export class ParleyClient extends Emitter {
    */
   markRead(conversationId, upTo) {
     if (!upTo) return;
-    const key = 'read:' + conversationId;
-    const prev = this._readSent && this._readSent.get(key);
+    const prev = this._readSent.get(conversationId);
     if (prev && compareIds(prev, upTo) >= 0) return;
-    if (this._post({ type: 'read', conversation_id: conversationId, up_to: upTo })) {
-      if (!this._readSent) this._readSent = new Map();
-      this._readSent.set(key, upTo);
-    }
+    if (this._post({ type: 'read', conversation_id: conversationId, up_to: upTo })) this._readSent.set(conversationId, upTo);
   }
 
   /**
