@@ -14,9 +14,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parleychat/parley/shared/config"
@@ -47,7 +49,20 @@ func Run(ctx context.Context, args []string) error {
 	}
 	logger := kit.ServiceLogger(l.Settings.Shared.Log, Name)
 	config.LogEffective(logger, l.Flags.fs)
+	go exitOnSecondSignal(ctx, logger, func(c chan<- os.Signal) { signal.Notify(c, syscall.SIGINT, syscall.SIGTERM) }, os.Exit)
 	return runServices(ctx, l, logger, os.Stdout)
+}
+
+// exitOnSecondSignal ends the process at once on a second SIGINT or
+// SIGTERM during the graceful stop (an impatient Ctrl-C). The stores are
+// bbolt files, which a sudden exit leaves at their last committed state.
+func exitOnSecondSignal(ctx context.Context, logger *slog.Logger, notify func(chan<- os.Signal), exit func(int)) {
+	<-ctx.Done()
+	sig := make(chan os.Signal, 1)
+	notify(sig)
+	<-sig
+	logger.Warn("second signal: exiting without finishing the graceful stop")
+	exit(1)
 }
 
 // service is a wired component.

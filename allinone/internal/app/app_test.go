@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,5 +118,28 @@ func TestAFailingServiceStopsTheOthersAndTheProcessFails(t *testing.T) {
 	}
 	if got := log.get(); len(got) != 6 || slices.Contains(got, "messagesvc") {
 		t.Fatalf("stopped %v, want the 6 others", got)
+	}
+}
+
+func TestOnlyASignalAfterTheFirstEndsTheProcessAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	registered := make(chan chan<- os.Signal, 1)
+	exited := make(chan int, 1)
+	go exitOnSecondSignal(ctx, quiet, func(c chan<- os.Signal) { registered <- c }, func(code int) { exited <- code })
+	select {
+	case <-registered:
+		t.Fatal("listening for a second signal before the first one")
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel() // the first signal
+	sig := <-registered
+	select {
+	case code := <-exited:
+		t.Fatalf("exited (%d) without a second signal", code)
+	case <-time.After(50 * time.Millisecond):
+	}
+	sig <- syscall.SIGINT
+	if code := <-exited; code != 1 {
+		t.Fatalf("exit status %d, want 1", code)
 	}
 }
