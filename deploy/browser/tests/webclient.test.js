@@ -231,6 +231,10 @@ for (const mode of MODES) {
       await carol.msg('Pizza or salad?').waitFor();
       await readBy.filter({ hasText: 'read by 2 of 2' }).waitFor({ timeout: 20_000 });
       await assertTick(alice, 'Pizza or salad?', 'read');
+      // Tap: who read it, and when.
+      await alice.tick('Pizza or salad?').click();
+      const detail = alice.page.locator('.msg.mine', { hasText: 'Pizza or salad?' }).locator('.tick-detail');
+      await detail.filter({ hasText: /Read by (Bob|Carol) \S+.*, (Bob|Carol) / }).waitFor();
       await carol.send('Pizza!');
       await alice.msg('Pizza!').locator('.sender', { hasText: 'Carol' }).waitFor();
       await shots.take('group-read-by-2-of-2', alice, carol);

@@ -20,6 +20,7 @@ export class ChatApp {
     this.off = [];
     this.groupNames = new Map();
     this.expanded = new Set(); // messages whose tick times are shown
+    this.readers = new Map(); // group message → lines of who received and read it
   }
 
   start() {
@@ -519,7 +520,9 @@ export class ChatApp {
     if (st.readAt) lines.push(`Read ${fullTime(st.readAt)}`);
     const key = this.msgKey(m);
     const open = this.expanded.has(key);
-    const detail = h('span', { class: 'tick-detail', hidden: !open }, lines.join(' · '));
+    const who = this.readers.get(key); // a group message: who, and when
+    const detailLines = who ? [lines[0], ...who].filter(Boolean) : lines;
+    const detail = h('span', { class: 'tick-detail', hidden: !open }, detailLines.join(' · '));
     const btn = h('button', {
       type: 'button', class: `tick ${st.state}`, title: lines.join('\n') || words, 'aria-label': `${words}. ${lines.join(', ')}`,
       dataset: { state: st.state }, 'aria-expanded': String(open),
@@ -529,6 +532,7 @@ export class ChatApp {
       if (detail.hidden) this.expanded.delete(key);
       else this.expanded.add(key);
       btn.setAttribute('aria-expanded', String(!detail.hidden));
+      if (!detail.hidden && c.kind === 'group' && m.message_id) this.loadReaders(c, m);
     });
     const out = [h('span', { class: 'tick-wrap' }, btn)];
     if (c.kind === 'group' && st.counts && st.counts.of > 0) {
@@ -536,6 +540,22 @@ export class ChatApp {
     }
     out.push(detail);
     return out;
+  }
+
+  async loadReaders(c, m) {
+    try {
+      const r = await this.client.readers(c.id, m.message_id);
+      const list = async (entries) => (await Promise.all(entries.map(async (e) => `${await this.name(e.user_id)} ${clock(e.at_ms)}`))).join(', ');
+      const lines = [];
+      if (r.read && r.read.length) lines.push(`Read by ${await list(r.read)}`);
+      const notRead = (r.received || []).filter((e) => !(r.read || []).some((x) => x.user_id === e.user_id));
+      if (notRead.length) lines.push(`Delivered to ${await list(notRead)}`);
+      if (!lines.length) lines.push(`Not delivered yet (${r.of} member${r.of === 1 ? '' : 's'})`);
+      this.readers.set(this.msgKey(m), lines);
+    } catch (e) {
+      this.readers.set(this.msgKey(m), [explain(e)]);
+    }
+    if (this.open === c.id) this.renderMessages();
   }
 
   renderTicks() {

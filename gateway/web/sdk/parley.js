@@ -528,6 +528,14 @@ export class ParleyClient extends Emitter {
     return { messages: p.messages || [], more: !!p.more };
   }
 
+  /**
+   * Who received and who read a group message, and when (groups up to a
+   * server-set size): `{message_id, of, received: [{user_id, at_ms}], read: [...]}`.
+   */
+  async readers(conversationId, messageId) {
+    return this.http('GET', `/api/v1/messages/conversations/${encodeURIComponent(conversationId)}/messages/${messageId}/readers`);
+  }
+
   // groups (groupsvc: /api/v1/groups)
 
   /** The groups the user belongs to, each with the user's `role`. */
