@@ -132,6 +132,9 @@ func (e *env) download(u user, id string) int64 {
 		e.t.Fatal(err)
 	}
 	if resp.StatusCode == gohttp.StatusFound {
+		// Drained, so the connection to mediasvc is reused as a client's
+		// would be; an unread body closes it.
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp, err = gohttp.Get(resp.Header.Get("Location")); err != nil {
 			e.t.Fatal(err)
