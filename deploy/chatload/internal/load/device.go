@@ -35,7 +35,10 @@ type Device struct {
 	welcome  *protocol.Welcome
 	acks     map[protocol.ConversationID][]protocol.MessageID
 	ackTimer bool
-	reqSeq   atomic.Uint64
+	// ackSent remembers recent received frames by request id: the server
+	// answers them only on failure, and a retryable failure is sent again.
+	ackSent map[string]ackBatch
+	reqSeq  atomic.Uint64
 
 	// Times relative to Env.Base (ns), for the reconnect scenario: when the
 	// connection was lost, back (welcome), caught up (sync done) and when
@@ -190,8 +193,7 @@ func (d *Device) Sync(ctx context.Context) error {
 		now := time.Now()
 		for i := range p.Messages {
 			m := &p.Messages[i]
-			d.env.Handler.OnMessage(d, m, false, now)
-			if m.SenderID != d.UserID() {
+			if d.env.Handler.OnMessage(d, m, false, now) && m.SenderID != d.UserID() {
 				d.queueAck(m.ConversationID, m.MessageID)
 			}
 		}
@@ -211,9 +213,9 @@ func (d *Device) onPush(p wsclient.Push) {
 	switch f := p.Frame.(type) {
 	case *protocol.MessagePush:
 		d.noteLive()
-		e.Handler.OnMessage(d, &f.Message, true, now)
+		ours := e.Handler.OnMessage(d, &f.Message, true, now)
 		d.setCursor(f.Cursor)
-		if f.SenderID != d.UserID() { // nobody acknowledges their own message
+		if ours && f.SenderID != d.UserID() { // nobody acknowledges their own message
 			d.queueAck(f.ConversationID, f.MessageID)
 		}
 	case *protocol.Receipt:
@@ -229,6 +231,9 @@ func (d *Device) onPush(p wsclient.Push) {
 		d.goaway = time.Duration(f.ReconnectAfterMs) * time.Millisecond
 		d.mu.Unlock()
 	case *protocol.Error:
+		if d.retryAck(f) {
+			return
+		}
 		e.c.errorFrames.Add(1)
 		e.Rec.Counter("error_frames." + string(f.Code)).Add(1)
 		e.logf("device %d: error frame %s: %s", d.Idx, f.Code, f.Message)
@@ -268,24 +273,81 @@ func (d *Device) queueAck(conv protocol.ConversationID, id protocol.MessageID) {
 	}
 }
 
+type ackBatch struct {
+	conv    protocol.ConversationID
+	ids     []protocol.MessageID
+	at      time.Time
+	attempt int
+}
+
+// maxAckAttempts bounds how often a refused received frame is sent again,
+// so an overloaded server is not fed a retry storm.
+const maxAckAttempts = 4
+
+// retryAck queues again the ids of a received frame the server refused
+// with a retryable error.
+func (d *Device) retryAck(f *protocol.Error) bool {
+	d.mu.Lock()
+	b, ok := d.ackSent[f.ID]
+	delete(d.ackSent, f.ID)
+	d.mu.Unlock()
+	if !ok || !f.Retryable || b.attempt+1 >= maxAckAttempts {
+		if ok {
+			d.env.Rec.Counter("received_frames_failed." + string(f.Code)).Add(1)
+		}
+		return false
+	}
+	d.env.Rec.Counter("received_frames_retried." + string(f.Code)).Add(1)
+	wait := max(time.Duration(f.RetryAfterMs)*time.Millisecond, 200*time.Millisecond<<b.attempt)
+	time.AfterFunc(wait, func() { d.sendAcks(b.conv, b.ids, b.attempt+1) })
+	return true
+}
+
 func (d *Device) flushAcks() {
 	d.mu.Lock()
 	acks, c, cursor := d.acks, d.c, d.cursor
 	d.acks, d.ackTimer = nil, false
+	now := time.Now()
+	if d.ackSent == nil {
+		d.ackSent = map[string]ackBatch{}
+	}
+	for id, b := range d.ackSent {
+		if now.Sub(b.at) > time.Minute { // long answered by silence
+			delete(d.ackSent, id)
+		}
+	}
 	d.mu.Unlock()
 	if c == nil {
 		return
 	}
 	for conv, msgIDs := range acks {
-		for len(msgIDs) > 0 {
-			n := min(len(msgIDs), 100)
-			f := &protocol.Received{ConversationID: conv, MessageIDs: msgIDs[:n], Cursor: cursor}
-			f.ID = "k" + strconv.FormatUint(d.reqSeq.Add(1), 10)
-			if c.WriteRaw(websocket.TextMessage, protocol.Encode(f)) == nil {
-				d.env.c.acksSent.Add(1)
-			}
-			msgIDs = msgIDs[n:]
+		d.sendAcks2(c, cursor, conv, msgIDs, 0)
+	}
+}
+
+// sendAcks sends received frames for ids on the current connection.
+func (d *Device) sendAcks(conv protocol.ConversationID, msgIDs []protocol.MessageID, attempt int) {
+	d.mu.Lock()
+	c, cursor := d.c, d.cursor
+	d.mu.Unlock()
+	if c != nil {
+		d.sendAcks2(c, cursor, conv, msgIDs, attempt)
+	}
+}
+
+func (d *Device) sendAcks2(c *wsclient.Client, cursor string, conv protocol.ConversationID, msgIDs []protocol.MessageID, attempt int) {
+	now := time.Now()
+	for len(msgIDs) > 0 {
+		n := min(len(msgIDs), 100)
+		f := &protocol.Received{ConversationID: conv, MessageIDs: msgIDs[:n], Cursor: cursor}
+		f.ID = "k" + strconv.FormatUint(d.reqSeq.Add(1), 10)
+		d.mu.Lock()
+		d.ackSent[f.ID] = ackBatch{conv: conv, ids: msgIDs[:n:n], at: now, attempt: attempt}
+		d.mu.Unlock()
+		if c.WriteRaw(websocket.TextMessage, protocol.Encode(f)) == nil {
+			d.env.c.acksSent.Add(1)
 		}
+		msgIDs = msgIDs[n:]
 	}
 }
 

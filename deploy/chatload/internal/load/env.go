@@ -60,8 +60,11 @@ type envCounters struct {
 
 // Handler receives a device's frames (on its reader goroutine: never block).
 type Handler interface {
-	// OnMessage gets each message, live (pushed) or from a sync page.
-	OnMessage(d *Device, m *protocol.Message, live bool, now time.Time)
+	// OnMessage gets each message, live (pushed) or from a sync page, and
+	// says whether the device should acknowledge it: messages of earlier
+	// runs, synced again at connect, are left alone so they do not add
+	// work to the run being measured.
+	OnMessage(d *Device, m *protocol.Message, live bool, now time.Time) (ack bool)
 	// OnReceipt gets each receipt, live or synced.
 	OnReceipt(d *Device, r *protocol.Receipt, now time.Time)
 }
@@ -109,8 +112,8 @@ func (e *Env) Since(t time.Time) time.Duration { return t.Sub(e.Base) }
 
 type nopHandler struct{}
 
-func (nopHandler) OnMessage(*Device, *protocol.Message, bool, time.Time) {}
-func (nopHandler) OnReceipt(*Device, *protocol.Receipt, time.Time)       {}
+func (nopHandler) OnMessage(*Device, *protocol.Message, bool, time.Time) bool { return false }
+func (nopHandler) OnReceipt(*Device, *protocol.Receipt, time.Time)            {}
 
 // ParseSources reads "127.0.0.2-127.0.0.9" ranges and comma lists.
 func ParseSources(s string) ([]net.IP, error) {

@@ -159,26 +159,26 @@ func (t *Tracker) parse(body string) (s *Sender, seq int, ok bool) {
 }
 
 // OnMessage accounts for one message a device received.
-func (t *Tracker) OnMessage(d *Device, m *protocol.Message, live bool, now time.Time) {
+func (t *Tracker) OnMessage(d *Device, m *protocol.Message, live bool, now time.Time) bool {
 	if m.Kind != protocol.KindUser {
 		t.system.Add(1)
-		return
+		return true
 	}
 	if m.SenderID == d.UserID() {
 		t.echoes.Add(1) // the sender's own copy
-		return
+		return false
 	}
 	s, seq, ok := t.parse(m.Body)
 	if !ok {
 		t.stale.Add(1) // an earlier run's message, synced again
-		return
+		return false
 	}
 	pos, member := s.Conv.pos[d.UserID()]
 	s.mu.Lock()
 	if !member || seq >= len(s.msgs) {
 		s.mu.Unlock()
 		t.stale.Add(1)
-		return
+		return false
 	}
 	r := &s.msgs[seq]
 	if r.seenID == 0 {
@@ -198,7 +198,7 @@ func (t *Tracker) OnMessage(d *Device, m *protocol.Message, live bool, now time.
 	s.mu.Unlock()
 	if !first {
 		t.dups.Add(1)
-		return
+		return true
 	}
 	t.delivered.Add(1)
 	if live {
@@ -216,6 +216,7 @@ func (t *Tracker) OnMessage(d *Device, m *protocol.Message, live bool, now time.
 	if t.Read {
 		t.markRead(d, s.Conv, pos, m.MessageID, s, seq)
 	}
+	return true
 }
 
 // markRead moves the reader's watermark, as a user reading the chat would.
@@ -492,7 +493,11 @@ func (t *Tracker) Outstanding() (missing int64, owed map[*Device]bool) {
 // Finish waits for outstanding sends, then up to drain for deliveries;
 // devices still owed messages then sync from their stored cursor (what a
 // reconnecting client does). Whatever is still missing is lost.
-func (t *Tracker) Finish(ctx context.Context, drain time.Duration, progress func(string)) report.Verdict {
+//
+// delivered, when set, runs once the deliveries are done (or drain passed),
+// before the final sync and the wait for receipts: the end of the measured
+// work.
+func (t *Tracker) Finish(ctx context.Context, drain time.Duration, progress func(string), delivered func()) report.Verdict {
 	t.sends.Wait()
 	deadline := time.Now().Add(drain)
 	for {
@@ -501,6 +506,9 @@ func (t *Tracker) Finish(ctx context.Context, drain time.Duration, progress func
 			break
 		}
 		sleepCtx(ctx, 100*time.Millisecond)
+	}
+	if delivered != nil {
+		delivered()
 	}
 	before := t.delivered.Load()
 	if missing, owed := t.Outstanding(); missing > 0 {

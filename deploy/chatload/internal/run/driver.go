@@ -136,6 +136,6 @@ func drive(ctx context.Context, c *Config, args []string, settings map[string]st
 		res.Figures["deliveries_per_s"] = float64(res.Counters["delivered"]) / s
 	}
 	conns, ops := opsFor(c.Scenario, res, m)
-	m.apply(res, conns, ops)
+	m.apply(res, conns, ops, c.Scenario == "idle")
 	return res, nil
 }

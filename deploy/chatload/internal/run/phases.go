@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/deploy/chatload/internal/procstat"
@@ -50,21 +51,40 @@ func (m *meter) markWorked() {
 
 // apply puts the usage into res: CPU per op (ops done during the work
 // phase; for idle, connection-seconds) and RSS growth per connection.
-func (m *meter) apply(res *report.Result, conns, ops float64) {
+//
+// Clients spread evenly over the gateways, so a gateway's per-connection
+// figures divide by its share (connections ÷ gateways); other processes'
+// divide by all connections. For idle runs ops are connection-seconds,
+// likewise per gateway.
+func (m *meter) apply(res *report.Result, conns, ops float64, idle bool) {
 	if len(m.work) == 0 {
 		return
 	}
+	gateways := 0.0
+	for _, p := range m.procs {
+		if strings.HasPrefix(p.Name, "gateway") {
+			gateways++
+		}
+	}
 	res.Processes = nil
 	for i, u := range m.work {
+		share := 1.0
+		if gateways > 0 && strings.HasPrefix(u.Name, "gateway") {
+			share = gateways
+		}
 		if ops > 0 {
-			u.CPUPerOpUS = u.CPUSeconds / ops * 1e6
+			perOp := ops
+			if idle {
+				perOp = ops / share
+			}
+			u.CPUPerOpUS = u.CPUSeconds / perOp * 1e6
 		}
 		if i < len(m.connect) {
 			cu := m.connect[i]
 			u.RSSBefore = cu.RSSBefore
 			if conns > 0 && cu.Error == "" {
-				u.RSSPerConnB = float64(cu.RSSAfter-cu.RSSBefore) / conns
-				res.Figures["connect_cpu_us_per_conn."+u.Name] = cu.CPUSeconds / conns * 1e6
+				u.RSSPerConnB = float64(cu.RSSAfter-cu.RSSBefore) / (conns / share)
+				res.Figures["connect_cpu_us_per_conn."+u.Name] = cu.CPUSeconds / (conns / share) * 1e6
 			}
 		}
 		res.Processes = append(res.Processes, u)
@@ -111,6 +131,13 @@ func waitFile(ctx context.Context, path string, timeout time.Duration) error {
 // phase marks a phase point: alone, the process samples the servers
 // itself; as a driver's child, it waits for every other child.
 func (s *scenario) phase(name string) {
+	if name == "connected" {
+		// The client side's memory with every connection open (all
+		// processes together once the driver adds the shards up).
+		if me, err := procstat.Read(os.Getpid()); err == nil {
+			s.res.Figures["client_rss_mib_connected"] = float64(me.RSSBytes) / (1 << 20)
+		}
+	}
 	if s.bar != nil {
 		if err := s.bar.arrive(context.Background(), name); err != nil {
 			s.logf("barrier %s: %v", name, err)

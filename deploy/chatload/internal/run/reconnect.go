@@ -119,8 +119,8 @@ func (s *scenario) reconnect(ctx context.Context) error {
 		s.res.Failures = append(s.res.Failures, fmt.Sprintf("%d of %d clients not back, routed and caught up within %v", left, len(victims), s.c.ReconnectTimeout))
 	}
 	<-driven
-	v := t.Finish(ctx, s.c.Drain, func(line string) { s.logf("%s", line) })
-	s.phase("worked")
+	v := t.Finish(ctx, s.c.Drain, func(line string) { s.logf("%s", line) },
+		func() { s.phase("worked") })
 	s.res.Verdict = &v
 	if v.LateBySync > 0 {
 		s.res.Notes = append(s.res.Notes, fmt.Sprintf("%d deliveries reached a connected device only through the final sync (not pushed live after its sync completed)", v.LateBySync))

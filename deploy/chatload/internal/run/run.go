@@ -286,7 +286,7 @@ func runOne(ctx context.Context, c *Config, settings map[string]string, stderr i
 	res.Fill(rec)
 	if s.bar == nil {
 		conns, ops := opsFor(c.Scenario, res, s.m)
-		s.m.apply(res, conns, ops)
+		s.m.apply(res, conns, ops, c.Scenario == "idle")
 	}
 	if v, ok := res.Counters["lost"]; ok && v > 0 {
 		res.Failures = append(res.Failures, fmt.Sprintf("%d acknowledged deliveries lost", v))

@@ -224,8 +224,8 @@ func (s *scenario) messaging(ctx context.Context) error {
 		Progress: func(line string) { s.logf("%s", line) }})
 	s.res.Steps = res
 	sendDur := time.Since(sendStart)
-	v := t.Finish(ctx, s.c.Drain, func(line string) { s.logf("%s", line) })
-	s.phase("worked")
+	v := t.Finish(ctx, s.c.Drain, func(line string) { s.logf("%s", line) },
+		func() { s.phase("worked") })
 	s.res.Verdict = &v
 	if v.LateBySync > 0 {
 		s.res.Notes = append(s.res.Notes, fmt.Sprintf("%d deliveries reached a connected device only through the final sync (not pushed live after its sync completed)", v.LateBySync))
