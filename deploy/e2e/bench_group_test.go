@@ -167,6 +167,7 @@ func BenchmarkGroupFanout(b *testing.B) {
 	foreign.Store(0)
 
 	acks := make(chan error, 1)
+	ackAt := make([]atomic.Int64, messages)
 	var acked atomic.Int64
 	go func() {
 		for acked.Load() < int64(messages) {
@@ -176,6 +177,12 @@ func BenchmarkGroupFanout(b *testing.B) {
 				return
 			}
 			if bytes.Contains(data, []byte(`"type":"ack"`)) {
+				if i := bytes.Index(data, []byte(`"id":"s`)); i >= 0 {
+					rest := data[i+len(`"id":"s`):]
+					if n, err := strconv.Atoi(string(rest[:bytes.IndexByte(rest, '"')])); err == nil && n >= 0 && n < messages {
+						ackAt[n].Store(time.Now().UnixNano())
+					}
+				}
 				acked.Add(1)
 			} else if bytes.Contains(data, []byte(`"type":"error"`)) {
 				acks <- fmt.Errorf("send failed: %s", data)
@@ -245,6 +252,15 @@ func BenchmarkGroupFanout(b *testing.B) {
 		}
 	}
 	slices.Sort(lat)
+	ackLat := make([]float64, 0, messages)
+	for n := range ackAt {
+		if a := ackAt[n].Load(); a > 0 {
+			ackLat = append(ackLat, float64(a-sentAt[n])/1e6)
+		}
+	}
+	slices.Sort(ackLat)
+	b.ReportMetric(pct(ackLat, 0.50), "p50-ms-send-to-ack")
+	b.ReportMetric(pct(ackLat, 0.99), "p99-ms-send-to-ack")
 	got := delivered.Load()
 	elapsed := float64(lastArrival-sentAt[0]) / 1e9
 	b.ReportMetric(float64(got)/elapsed, "deliveries/s")
