@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -202,13 +203,46 @@ func takeLock(ctx context.Context, session *gocql.Session, in func(string) strin
 	}
 }
 
+// ddlAttempts bounds the tries of one schema statement. A schema change on a
+// busy node can outlast the request timeout while it still completes; the
+// statements are written to be re-runnable (IF NOT EXISTS), so a timed-out
+// one is simply tried again.
+const ddlAttempts = 6
+
 // DDL runs a schema statement and waits until every node agrees on the
 // schema, so the next statement (or the service) sees it.
 func DDL(ctx context.Context, session *gocql.Session, stmt string) error {
-	if err := session.Query(stmt).WithContext(ctx).Idempotent(true).Exec(); err != nil {
+	var err error
+	for attempt := 1; attempt <= ddlAttempts; attempt++ {
+		if err = session.Query(stmt).WithContext(ctx).Idempotent(true).Exec(); err == nil {
+			err = session.AwaitSchemaAgreement(ctx)
+		}
+		if err == nil || !transientDDLError(err) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("cassandra: %s: %w", firstLine(stmt), err)
 	}
-	return session.AwaitSchemaAgreement(ctx)
+	return nil
+}
+
+// transientDDLError tells a timeout or an unavailable node, worth another
+// try, from a statement Cassandra refuses, which would fail again.
+func transientDDLError(err error) bool {
+	var (
+		invalid      *gocql.RequestErrInvalid
+		syntax       *gocql.RequestErrSyntax
+		unauthorized *gocql.RequestErrUnauthorized
+		config       *gocql.RequestErrConfig
+		exists       *gocql.RequestErrAlreadyExists
+	)
+	return !errors.As(err, &invalid) && !errors.As(err, &syntax) && !errors.As(err, &unauthorized) &&
+		!errors.As(err, &config) && !errors.As(err, &exists)
 }
 
 func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
