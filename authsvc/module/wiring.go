@@ -13,12 +13,12 @@ import (
 
 	"github.com/parleychat/parley/authsvc/internal/keyring"
 	"github.com/parleychat/parley/authsvc/internal/password"
-	"github.com/parleychat/parley/authsvc/internal/ratelimit"
 	"github.com/parleychat/parley/authsvc/internal/store/cassandra"
 	"github.com/parleychat/parley/authsvc/internal/store/embedded"
 	"github.com/parleychat/parley/authsvc/internal/usecase"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // store is what a backend provides.

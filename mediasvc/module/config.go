@@ -10,12 +10,12 @@ import (
 	"github.com/parleychat/parley/mediasvc/internal/entity"
 	"github.com/parleychat/parley/mediasvc/internal/imaging"
 	"github.com/parleychat/parley/mediasvc/internal/objects/s3"
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/mediasvc/internal/store/cassandra"
 	"github.com/parleychat/parley/mediasvc/internal/usecase"
 	"github.com/parleychat/parley/shared/config"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // Config is the whole configuration of mediasvc.

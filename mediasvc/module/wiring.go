@@ -13,13 +13,13 @@ import (
 
 	"github.com/parleychat/parley/mediasvc/internal/objects/localdir"
 	"github.com/parleychat/parley/mediasvc/internal/objects/s3"
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/mediasvc/internal/store/cassandra"
 	"github.com/parleychat/parley/mediasvc/internal/store/embedded"
 	"github.com/parleychat/parley/mediasvc/internal/usecase"
 	"github.com/parleychat/parley/mediasvc/internal/visibility"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/ratelimit"
 	"github.com/parleychat/parley/shared/svcauth"
 )
 

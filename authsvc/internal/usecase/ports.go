@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/authsvc/internal/entity"
-	"github.com/parleychat/parley/authsvc/internal/ratelimit"
 	"github.com/parleychat/parley/shared/authtoken"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // Accounts stores accounts. Implementations are safe for concurrent use.

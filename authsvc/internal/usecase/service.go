@@ -11,9 +11,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/parleychat/parley/authsvc/internal/ratelimit"
 	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // Config holds the policy knobs of the use cases.

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/authsvc/internal/entity"
-	"github.com/parleychat/parley/authsvc/internal/ratelimit"
 	"github.com/parleychat/parley/shared/authtoken"
 	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // SignInInput is a sign-in request. DeviceID, when set, is a device id this

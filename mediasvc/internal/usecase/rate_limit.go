@@ -4,9 +4,9 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // RateLimiter counts events per key in windows (ratelimit.Memory on one

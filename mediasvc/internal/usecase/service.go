@@ -17,9 +17,9 @@ import (
 
 	"github.com/parleychat/parley/mediasvc/internal/entity"
 	"github.com/parleychat/parley/mediasvc/internal/imaging"
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // RoleAdmin may change the limits and run the cleanup.

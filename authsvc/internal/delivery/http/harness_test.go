@@ -17,13 +17,13 @@ import (
 	"github.com/parleychat/parley/authsvc/internal/entity"
 	"github.com/parleychat/parley/authsvc/internal/keyring"
 	"github.com/parleychat/parley/authsvc/internal/password"
-	"github.com/parleychat/parley/authsvc/internal/ratelimit"
 	"github.com/parleychat/parley/authsvc/internal/store/embedded"
 	"github.com/parleychat/parley/authsvc/internal/usecase"
 	"github.com/parleychat/parley/shared/authtoken"
 	"github.com/parleychat/parley/shared/config"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
+	"github.com/parleychat/parley/shared/ratelimit"
 	"github.com/parleychat/parley/shared/svcauth"
 )
 

@@ -29,7 +29,6 @@ import (
 	"github.com/parleychat/parley/mediasvc/internal/imaging"
 	"github.com/parleychat/parley/mediasvc/internal/objects/localdir"
 	"github.com/parleychat/parley/mediasvc/internal/objects/s3"
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
 	"github.com/parleychat/parley/mediasvc/internal/store/cassandra"
 	"github.com/parleychat/parley/mediasvc/internal/store/embedded"
 	"github.com/parleychat/parley/mediasvc/internal/usecase"
@@ -38,6 +37,7 @@ import (
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/kit"
 	"github.com/parleychat/parley/shared/mediaapi"
+	"github.com/parleychat/parley/shared/ratelimit"
 	"github.com/parleychat/parley/shared/stackenv"
 	"github.com/parleychat/parley/shared/svcauth"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 func TestUploadRate429WithRetryAfterPerUserAcrossBothPaths(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit/ratelimittest"
+	"github.com/parleychat/parley/shared/ratelimit"
+	"github.com/parleychat/parley/shared/ratelimit/ratelimittest"
 	"github.com/parleychat/parley/shared/stackenv"
 )
 
@@ -18,7 +18,7 @@ func redisLimiter(t *testing.T, addrs []string) ratelimit.Limiter {
 	// A fresh prefix per case isolates parallel test runs on the shared server.
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return ratelimit.NewRedis(client, "test:mediasvc:"+hex.EncodeToString(b[:])+":")
+	return ratelimit.NewRedis(client, "test:ratelimit:"+hex.EncodeToString(b[:])+":")
 }
 
 func TestRedisContract(t *testing.T) {

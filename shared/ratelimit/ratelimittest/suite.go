@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/authsvc/internal/ratelimit"
+	"github.com/parleychat/parley/shared/ratelimit"
 )
 
 // Run runs the contract suite; newLimiter returns an empty limiter.

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit"
-	"github.com/parleychat/parley/mediasvc/internal/ratelimit/ratelimittest"
+	"github.com/parleychat/parley/shared/ratelimit"
+	"github.com/parleychat/parley/shared/ratelimit/ratelimittest"
 )
 
 func TestMemoryContract(t *testing.T) {
