@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/parleychat/parley/groupsvc/internal/usecase"
 	"github.com/parleychat/parley/shared/groupapi"
 	"github.com/parleychat/parley/shared/ids"
+	"github.com/parleychat/parley/shared/kit/boltkit"
 )
 
 // FileName is the database file inside the data directory.
@@ -63,34 +62,11 @@ type Store struct {
 
 // Open opens (creating if needed) the database in cfg.Dir.
 func Open(cfg Config, logger *slog.Logger) (*Store, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("embedded store: data directory required")
-	}
-	if cfg.OpenTimeout == 0 {
-		cfg.OpenTimeout = 2 * time.Second
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("embedded store: %w", err)
-	}
-	path := filepath.Join(cfg.Dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cfg.OpenTimeout})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("embedded store: %s is locked by another process (a running groupsvc?)", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("embedded store: open %s: %w", path, err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
+	db, err := boltkit.Open(boltkit.Options{Dir: cfg.Dir, File: FileName, Service: "groupsvc", Buckets: allBuckets,
+		OpenTimeout: cfg.OpenTimeout,
 	})
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("embedded store: init: %w", err)
+		return nil, err
 	}
 	return &Store{db: db, logger: logger}, nil
 }

@@ -16,10 +16,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 
 	"github.com/parleychat/parley/messagesvc/internal/store"
 	"github.com/parleychat/parley/shared/errs"
+	"github.com/parleychat/parley/shared/kit/boltkit"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -76,42 +74,20 @@ type Store struct {
 
 // Open opens (creating if needed) the database in cfg.Dir.
 func Open(cfg Config, logger *slog.Logger) (*Store, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("embedded store: data directory required")
-	}
-	if cfg.OpenTimeout == 0 {
-		cfg.OpenTimeout = 2 * time.Second
-	}
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = 10 * time.Minute
 	}
 	if cfg.BatchDelay <= 0 {
 		cfg.BatchDelay = time.Millisecond
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("embedded store: %w", err)
-	}
-	path := filepath.Join(cfg.Dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cfg.OpenTimeout, FreelistType: bolt.FreelistMapType})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("embedded store: %s is locked by another process (a running messagesvc?)", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("embedded store: open %s: %w", path, err)
-	}
-	db.MaxBatchDelay = cfg.BatchDelay
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
+	db, err := boltkit.Open(boltkit.Options{Dir: cfg.Dir, File: FileName, Service: "messagesvc", Buckets: allBuckets,
+		OpenTimeout: cfg.OpenTimeout,
+		Bolt:        &bolt.Options{FreelistType: bolt.FreelistMapType},
 	})
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("embedded store: init: %w", err)
+		return nil, err
 	}
+	db.MaxBatchDelay = cfg.BatchDelay
 	s := &Store{db: db, logger: logger, now: time.Now, stop: make(chan struct{})}
 	if cfg.SweepInterval > 0 {
 		s.wg.Add(1)
