@@ -254,6 +254,9 @@ for (const mode of MODES) {
       await p.keyboard.type(alice.username);
       await p.keyboard.press('Enter');
       await p.locator('#chat-title', { hasText: 'Alice' }).waitFor();
+      // The input takes focus once the conversation's history has loaded.
+      await p.waitForFunction(() => document.activeElement && document.activeElement.id === 'composer-input', null, { timeout: 10_000 })
+        .catch(() => {});
       assert.equal(await p.evaluate(() => document.activeElement.id), 'composer-input', 'the chat focuses the message input');
       await p.keyboard.type('Hello from the keyboard');
       await p.keyboard.press('Enter');
