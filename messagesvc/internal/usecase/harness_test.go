@@ -219,6 +219,22 @@ func (f *faultyStore) PutMessage(ctx context.Context, m entity.Message) error {
 	return f.failAfter("PutMessage", f.Store.PutMessage(ctx, m))
 }
 
+func (f *faultyStore) MarkReceived(ctx context.Context, conv protocol.ConversationID, user ids.ID, msgIDs []ids.ID, at time.Time) ([]ids.ID, error) {
+	if err := f.failBefore("MarkReceived"); err != nil {
+		return nil, err
+	}
+	newly, err := f.Store.MarkReceived(ctx, conv, user, msgIDs, at)
+	return newly, f.failAfter("MarkReceived", err)
+}
+
+func (f *faultyStore) AdvanceRead(ctx context.Context, user ids.ID, conv protocol.ConversationID, upTo ids.ID, at time.Time) (entity.Watermark, bool, error) {
+	if err := f.failBefore("AdvanceRead"); err != nil {
+		return entity.Watermark{}, false, err
+	}
+	wm, moved, err := f.Store.AdvanceRead(ctx, user, conv, upTo, at)
+	return wm, moved, f.failAfter("AdvanceRead", err)
+}
+
 type options struct {
 	faults      bool           // the use cases see the store through a faultyStore (h.faults)
 	groups      usecase.Groups // nil: groupsvc not configured

@@ -26,8 +26,10 @@ const maxUnread = 100
 // Receipts records received and read acknowledgements and tells the
 // people who care: senders get receipts, the reader's other devices get
 // the new read state. Everything sent is also logged in the inboxes, so a
-// device that was offline gets it on sync. Repeated and late acks change
-// nothing and notify nobody.
+// device that was offline gets it on sync. Notifications are written
+// before the state they announce, so a failure in between is repaired by
+// the device's retry: a receipt may come twice, never not at all. Repeated
+// and late acks of recorded state change nothing and notify nobody.
 type Receipts struct {
 	store  store.Store
 	access *Access
@@ -63,18 +65,19 @@ func (uc *Receipts) Received(ctx context.Context, dev Sender, conv protocol.Conv
 	if err := receivable(msgs, msgIDs, dev.UserID); err != nil {
 		return err
 	}
-	newly, err := uc.store.MarkReceived(ctx, conv, dev.UserID, msgIDs, now)
+	// Senders are told before the times are recorded: when anything fails
+	// in between, the device's retry finds the messages still unrecorded
+	// and tells them again, so a receipt may arrive twice but never not at
+	// all. Once recorded, repeated and late acks tell nobody.
+	recorded, err := uc.receivedBy(ctx, conv, dev.UserID, msgIDs)
 	if err != nil {
 		return err
 	}
-	if seq > 0 {
-		if err := uc.store.AdvanceCursor(ctx, dev.UserID, dev.DeviceID, seq); err != nil {
-			return err
-		}
-	}
+	var fresh []ids.ID
 	bySender := map[ids.ID][]protocol.MessageID{}
 	for _, m := range msgs {
-		if slices.Contains(newly, m.ID) {
+		if !recorded[m.ID] && !slices.Contains(fresh, m.ID) {
+			fresh = append(fresh, m.ID)
 			bySender[m.SenderID] = append(bySender[m.SenderID], protocol.MessageID(m.ID))
 		}
 	}
@@ -85,7 +88,32 @@ func (uc *Receipts) Received(ctx context.Context, dev Sender, conv protocol.Conv
 			return err
 		}
 	}
+	if len(fresh) > 0 {
+		if _, err := uc.store.MarkReceived(ctx, conv, dev.UserID, fresh, now); err != nil {
+			return err
+		}
+	}
+	if seq > 0 {
+		if err := uc.store.AdvanceCursor(ctx, dev.UserID, dev.DeviceID, seq); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// receivedBy reports which of msgIDs user's received time is recorded for.
+func (uc *Receipts) receivedBy(ctx context.Context, conv protocol.ConversationID, user ids.ID, msgIDs []ids.ID) (map[ids.ID]bool, error) {
+	deliveries, err := uc.store.Deliveries(ctx, conv, msgIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[ids.ID]bool{}
+	for _, d := range deliveries {
+		if d.UserID == user && !d.ReceivedAt.IsZero() {
+			out[d.MessageID] = true
+		}
+	}
+	return out, nil
 }
 
 // receivable checks every acked id is a message of the conversation that
@@ -124,27 +152,34 @@ func (uc *Receipts) Read(ctx context.Context, dev Sender, conv protocol.Conversa
 	} else if len(found) == 0 {
 		return errs.New(errs.NotFound, "up_to: no such message in this conversation").WithDetail("field", "up_to")
 	}
-	now := uc.now()
-	wm, moved, err := uc.store.AdvanceRead(ctx, dev.UserID, conv, upTo, now)
-	if err != nil || !moved {
-		return err
-	}
-	unread, err := uc.Unread(ctx, dev.UserID, conv, wm.UpTo)
+	// As for received: everyone is told before the watermark moves, so a
+	// failure in between is repaired by the retry instead of leaving a
+	// moved watermark nobody heard of.
+	current, err := uc.store.ReadWatermark(ctx, dev.UserID, conv)
 	if err != nil {
 		return err
 	}
-	state := protocol.ReadState{ConversationID: conv, UpTo: protocol.MessageID(wm.UpTo), Unread: unread, AtMs: protocol.MillisOf(wm.At)}
+	if upTo <= current.UpTo {
+		return nil // repeated or late: nobody is told
+	}
+	now := uc.now()
+	unread, err := uc.Unread(ctx, dev.UserID, conv, upTo)
+	if err != nil {
+		return err
+	}
+	state := protocol.ReadState{ConversationID: conv, UpTo: protocol.MessageID(upTo), Unread: unread, AtMs: protocol.MillisOf(now)}
 	if err := uc.notifyReadState(ctx, dev, state); err != nil {
 		return err
 	}
 	receipt := protocol.Receipt{ConversationID: conv, State: StateRead, UserID: protocol.UserID(dev.UserID),
-		UpTo: protocol.MessageID(wm.UpTo), AtMs: protocol.MillisOf(wm.At)}
+		UpTo: protocol.MessageID(upTo), AtMs: protocol.MillisOf(now)}
 	for _, other := range Others(members, dev.UserID) {
 		if err := uc.notify(ctx, other, receipt, nil); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, _, err = uc.store.AdvanceRead(ctx, dev.UserID, conv, upTo, now)
+	return err
 }
 
 // Unread counts messages after upTo that others sent, up to maxUnread.

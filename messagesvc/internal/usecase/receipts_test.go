@@ -404,3 +404,87 @@ func TestTypingIsPushedToTheOtherMemberOnlyAndNeverStored(t *testing.T) {
 		t.Fatal("an outsider's typing was pushed")
 	}
 }
+
+// A receipt is announced before the state it reports is recorded, so a
+// failure anywhere in between is repaired by the device's retry: the sender
+// hears of it once the retry succeeds, whichever step failed.
+func TestAReceiptInterruptedByAStoreFailureReachesTheSenderOnTheRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name, before, after string
+	}{
+		{name: "received time written, then the call timed out", after: "MarkReceived"},
+		{name: "the sender's inbox write failed", before: "Append"},
+		{name: "the received time write failed", before: "MarkReceived"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessWith(t, options{faults: true, startPusher: true})
+			conv := direct(t, alice, bob)
+			ms := h.sendN(conv, alice, 2, "m")
+			if tc.before != "" {
+				h.faults.before[tc.before] = 1
+			}
+			if tc.after != "" {
+				h.faults.after[tc.after] = 1
+			}
+			if err := h.receipts.Received(h.ctx, bobPhone, conv, ms, ""); err == nil {
+				t.Fatal("the injected failure did not surface")
+			}
+			if err := h.receipts.Received(h.ctx, bobPhone, conv, ms, ""); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			got := inboxOfKind(h.inbox(alice), entity.InboxReceipt)
+			if len(got) == 0 {
+				t.Fatal("the sender never heard of the receipt")
+			}
+			for _, d := range h.deliveries(conv, ms) {
+				if d.UserID != bob || d.ReceivedAt.IsZero() {
+					t.Fatalf("delivery = %+v, want received by bob", d)
+				}
+			}
+			// A third ack of recorded messages tells nobody.
+			n := len(got)
+			if err := h.receipts.Received(h.ctx, bobPhone, conv, ms, ""); err != nil {
+				t.Fatal(err)
+			}
+			if again := inboxOfKind(h.inbox(alice), entity.InboxReceipt); len(again) != n {
+				t.Fatalf("a repeated ack logged %d more receipts", len(again)-n)
+			}
+		})
+	}
+}
+
+func TestAReadReceiptInterruptedByAStoreFailureReachesTheSenderOnTheRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name, before, after string
+	}{
+		{name: "watermark moved, then the call timed out", after: "AdvanceRead"},
+		{name: "an inbox write failed", before: "Append"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessWith(t, options{faults: true, startPusher: true})
+			conv := direct(t, alice, bob)
+			ms := h.sendN(conv, alice, 3, "m")
+			if tc.before != "" {
+				h.faults.before[tc.before] = 1
+			}
+			if tc.after != "" {
+				h.faults.after[tc.after] = 1
+			}
+			if err := h.receipts.Read(h.ctx, bobPhone, conv, ms[1]); err == nil {
+				t.Fatal("the injected failure did not surface")
+			}
+			if err := h.receipts.Read(h.ctx, bobPhone, conv, ms[1]); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if got := inboxOfKind(h.inbox(alice), entity.InboxReceipt); len(got) == 0 {
+				t.Fatal("the sender never heard of the read")
+			}
+			if got := inboxOfKind(h.inbox(bob), entity.InboxReadState); len(got) == 0 {
+				t.Fatal("the reader's devices never heard of the read state")
+			}
+			if wm, err := h.store.ReadWatermark(h.ctx, bob, conv); err != nil || wm.UpTo != ms[1] {
+				t.Fatalf("watermark = %+v, %v", wm, err)
+			}
+		})
+	}
+}
