@@ -56,6 +56,9 @@ type recordingRouter struct {
 	calls int
 	users []int // users per call
 	fail  error
+	// failTimes, when positive, fails that many calls with fail and then
+	// succeeds.
+	failTimes int
 }
 
 func (r *recordingRouter) Deliver(_ context.Context, items []routerapi.DeliveryItem) ([]routerapi.DeliveryOutcome, error) {
@@ -68,7 +71,13 @@ func (r *recordingRouter) Deliver(_ context.Context, items []routerapi.DeliveryI
 	}
 	r.users = append(r.users, n)
 	r.items = append(r.items, items...)
-	if r.fail != nil {
+	if r.fail != nil && r.failTimes >= 0 {
+		if r.failTimes > 0 {
+			r.failTimes--
+			if r.failTimes == 0 {
+				r.failTimes = -1 // spent: succeed from now on
+			}
+		}
 		return nil, r.fail
 	}
 	return make([]routerapi.DeliveryOutcome, len(items)), nil
@@ -77,7 +86,20 @@ func (r *recordingRouter) Deliver(_ context.Context, items []routerapi.DeliveryI
 func (r *recordingRouter) setFail(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.fail = err
+	r.fail, r.failTimes = err, 0
+}
+
+// failNext fails the next n calls with err, then succeeds.
+func (r *recordingRouter) failNext(n int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail, r.failTimes = err, n
+}
+
+func (r *recordingRouter) callCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls
 }
 
 func (r *recordingRouter) snapshot() []routerapi.DeliveryItem {

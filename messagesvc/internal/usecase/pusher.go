@@ -9,20 +9,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleychat/parley/messagesvc/internal/entity"
+	"github.com/parleychat/parley/shared/errs"
 	"github.com/parleychat/parley/shared/ids"
 	"github.com/parleychat/parley/shared/protocol"
 	"github.com/parleychat/parley/shared/routerapi"
 )
 
-// Pusher hands frames to the router in the background, many per call. It
-// never blocks a request: when its queue is full the push is dropped, which
-// costs only latency, since every pushed thing is already in the inboxes.
+// Pusher hands frames to the router in the background, many per call.
+// Every pushed thing is already in the inboxes, but a device that is
+// connected reads its inbox only when it reconnects: a lost push leaves it
+// behind until then. So a full queue holds the request back for a moment
+// (queueWait) before a push is dropped, and a failed router call is tried
+// again (sendAttempts); devices drop the duplicates a retry can cause by
+// message id.
 type Pusher struct {
-	router  Router
-	queue   chan []routerapi.DeliveryItem
-	logger  *slog.Logger
-	timeout time.Duration
-	now     func() time.Time
+	router    Router
+	queue     chan []routerapi.DeliveryItem
+	logger    *slog.Logger
+	timeout   time.Duration
+	queueWait time.Duration
+	now       func() time.Time
 
 	dropped prometheus.Counter
 	batches prometheus.Histogram
@@ -35,7 +41,7 @@ const pushBatchItems = 256
 // NewPusher returns a pusher with queue capacity for pending pushes.
 func NewPusher(router Router, capacity int, timeout time.Duration, logger *slog.Logger, reg prometheus.Registerer) *Pusher {
 	p := &Pusher{router: router, queue: make(chan []routerapi.DeliveryItem, capacity), logger: logger,
-		timeout: timeout, now: time.Now}
+		timeout: timeout, queueWait: min(timeout, time.Second), now: time.Now}
 	p.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "messages_push_dropped_total",
 		Help: "Pushes dropped because the push queue was full (the inbox still has them)."})
 	p.batches = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "messages_push_batch_items",
@@ -116,19 +122,38 @@ func (p *Pusher) drain() {
 	}
 }
 
+// sendAttempts bounds the router calls for one batch.
+const sendAttempts = 3
+
 func (p *Pusher) send(items []routerapi.DeliveryItem) {
 	p.batches.Observe(float64(len(items)))
-	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-	defer cancel()
-	if _, err := p.router.Deliver(ctx, items); err != nil {
+	var err error
+	for attempt := 1; attempt <= sendAttempts; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		_, err = p.router.Deliver(ctx, items)
+		cancel()
+		if err == nil || !errs.CodeOf(err).Retryable() {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+	}
+	if err != nil {
 		p.logger.Warn("push via router failed; recipients will sync", slog.Int("items", len(items)), slog.Any("err", err))
 	}
 }
 
+// enqueue queues items, waiting up to queueWait for room.
 func (p *Pusher) enqueue(items []routerapi.DeliveryItem) {
 	select {
 	case p.queue <- items:
+		return
 	default:
+	}
+	wait := time.NewTimer(p.queueWait)
+	defer wait.Stop()
+	select {
+	case p.queue <- items:
+	case <-wait.C:
 		p.dropped.Inc()
 	}
 }

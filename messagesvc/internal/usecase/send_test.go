@@ -2,6 +2,7 @@ package usecase_test
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -473,4 +474,47 @@ func TestConcurrentRetriesOfOneClientIDCreateExactlyOneMessage(t *testing.T) {
 	if len(page.Messages) != 1 {
 		t.Fatalf("bob synced %d messages, want 1", len(page.Messages))
 	}
+}
+
+func TestAFullPushQueueHoldsTheSendBackForAMomentInsteadOfDropping(t *testing.T) {
+	h := newHarnessWith(t, options{pushQueue: 1}) // pusher not running: the queue fills
+	conv := direct(t, alice, bob)
+	h.sendAs(alice, "phone", conv, "c-w1", "queued")
+	// The pusher starts while the second send waits for room.
+	time.AfterFunc(100*time.Millisecond, h.startPusher)
+	h.sendAs(alice, "phone", conv, "c-w2", "waited")
+	if d := h.droppedPushes(); d != 0 {
+		t.Fatalf("dropped %v pushes, want none: the queue had room within the wait", d)
+	}
+	for deadline := time.Now().Add(5 * time.Second); countBodies(h.router.snapshot(), "waited") == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second message was never pushed")
+		}
+	}
+}
+
+func TestAFailedRouterCallIsTriedAgain(t *testing.T) {
+	h := newHarnessWith(t, options{startPusher: true})
+	h.router.failNext(1, errs.New(errs.Unavailable, "router restarting"))
+	conv := direct(t, alice, bob)
+	h.sendAs(alice, "phone", conv, "c-r1", "after a retry")
+	for deadline := time.Now().Add(5 * time.Second); h.router.callCount() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("router called %d times, want a retry after the failure", h.router.callCount())
+		}
+	}
+	if n := countBodies(h.router.snapshot(), "after a retry"); n < 2 {
+		t.Fatalf("the push was offered %d times, want the failed call and its retry", n)
+	}
+}
+
+// countBodies counts delivery items whose frame carries body.
+func countBodies(items []routerapi.DeliveryItem, body string) int {
+	n := 0
+	for _, it := range items {
+		if strings.Contains(string(it.Frame), `"body":"`+body+`"`) {
+			n++
+		}
+	}
+	return n
 }
