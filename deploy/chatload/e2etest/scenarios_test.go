@@ -39,7 +39,7 @@ func chatload(t *testing.T, p *platform, args ...string) (int, result, string) {
 	t.Helper()
 	out := t.TempDir()
 	base := []string{"-gateways=" + p.gatewayURLs(), "-accounts=" + filepath.Join(out, "accounts.jsonl"), "-out=" + out,
-		"-user-prefix=u" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36), "-progress=1s", "-drain=10s",
+		"-user-prefix=u" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36), "-progress=1s", "-drain=20s",
 		"-gateway-pids=" + pidList(p.gateways), "-pids=messagesvc=" + strconv.Itoa(p.messages.Pid()) + ",router=" + strconv.Itoa(p.router.Pid())}
 	cmd := exec.Command(binary(t, "chatload"), append(base, args...)...)
 	var stderr bytes.Buffer
