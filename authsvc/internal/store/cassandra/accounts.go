@@ -18,7 +18,7 @@ import (
 // deletes the row again; nothing ever pointed to it, so no reader can see a
 // half-made account, and a visible account always owns its name.
 func (s *Store) CreateAccount(ctx context.Context, a entity.Account) error {
-	if err := s.write(ctx, cqlInsertAccount, int64(a.ID), a.Username, a.DisplayName, a.PasswordHash,
+	if err := s.session.Write(ctx, cqlInsertAccount, int64(a.ID), a.Username, a.DisplayName, a.PasswordHash,
 		a.Roles, a.CreatedAt, a.PasswordChangedAt); err != nil {
 		return fmt.Errorf("cassandra: insert account: %w", err)
 	}
@@ -28,7 +28,7 @@ func (s *Store) CreateAccount(ctx context.Context, a entity.Account) error {
 		return err
 	}
 	if !won {
-		if err := s.write(ctx, cqlDeleteAccount, int64(a.ID)); err != nil {
+		if err := s.session.Write(ctx, cqlDeleteAccount, int64(a.ID)); err != nil {
 			s.logger.Warn("deleting the account row of a lost username claim failed; it is unreachable",
 				slog.String("user_id", a.ID.String()), slog.Any("err", err))
 		}
@@ -41,12 +41,12 @@ func (s *Store) CreateAccount(ctx context.Context, a entity.Account) error {
 // serial read of the claim says who owns the name.
 func (s *Store) claimUsername(ctx context.Context, username string, id ids.ID) (bool, error) {
 	existing := map[string]any{}
-	applied, err := s.lwt(ctx, cqlClaimUsername, username, int64(id)).MapScanCAS(existing)
+	applied, err := s.session.LWT(ctx, cqlClaimUsername, username, int64(id)).MapScanCAS(existing)
 	if err == nil {
 		return applied, nil
 	}
 	var owner int64
-	if rerr := s.read(ctx, cqlSelectOwner, username).Consistency(gocql.LocalSerial).Scan(&owner); rerr != nil {
+	if rerr := s.session.Read(ctx, cqlSelectOwner, username).Consistency(gocql.LocalSerial).Scan(&owner); rerr != nil {
 		return false, fmt.Errorf("cassandra: claim username: %w (outcome unknown: %v)", err, rerr)
 	}
 	return owner == int64(id), nil
@@ -56,7 +56,7 @@ func (s *Store) claimUsername(ctx context.Context, username string, id ids.ID) (
 func (s *Store) AccountByID(ctx context.Context, id ids.ID) (entity.Account, error) {
 	var a entity.Account
 	var uid int64
-	err := s.read(ctx, cqlSelectAccount, int64(id)).Scan(&uid, &a.Username, &a.DisplayName, &a.PasswordHash,
+	err := s.session.Read(ctx, cqlSelectAccount, int64(id)).Scan(&uid, &a.Username, &a.DisplayName, &a.PasswordHash,
 		&a.Roles, &a.CreatedAt, &a.PasswordChangedAt)
 	if errors.Is(err, gocql.ErrNotFound) || (err == nil && a.Username == "") {
 		// A row without a username is a partial leftover, never an account.
@@ -76,7 +76,7 @@ func (s *Store) AccountByID(ctx context.Context, id ids.ID) (entity.Account, err
 // AccountByUsername implements usecase.Accounts.
 func (s *Store) AccountByUsername(ctx context.Context, username string) (entity.Account, error) {
 	var owner int64
-	err := s.read(ctx, cqlSelectOwner, username).Scan(&owner)
+	err := s.session.Read(ctx, cqlSelectOwner, username).Scan(&owner)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return entity.Account{}, entity.ErrNotFound
 	}
@@ -92,7 +92,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, id ids.ID, hash string, cha
 	if _, err := s.AccountByID(ctx, id); err != nil {
 		return err
 	}
-	return s.write(ctx, cqlSetPassword, hash, changedAt, int64(id))
+	return s.session.Write(ctx, cqlSetPassword, hash, changedAt, int64(id))
 }
 
 // SetRoles implements usecase.Accounts.
@@ -100,5 +100,5 @@ func (s *Store) SetRoles(ctx context.Context, id ids.ID, roles []string) error {
 	if _, err := s.AccountByID(ctx, id); err != nil {
 		return err
 	}
-	return s.write(ctx, cqlSetRoles, roles, int64(id))
+	return s.session.Write(ctx, cqlSetRoles, roles, int64(id))
 }

@@ -11,11 +11,8 @@ package cassandra
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
-
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/parleychat/parley/shared/kit/cqlkit"
 )
@@ -32,23 +29,16 @@ const DefaultKeyScope = "access-tokens"
 
 // Store is the Cassandra adapter. It is safe for concurrent use.
 type Store struct {
-	session  *gocql.Session
+	session  cqlkit.Session
 	keyScope string
 	logger   *slog.Logger
 }
 
-func newCluster(cfg Config, keyspace string) *gocql.ClusterConfig {
-	return cqlkit.NewCluster(cfg, keyspace)
-}
-
 // Open connects to the keyspace, which Migrate must have created.
 func Open(cfg Config, logger *slog.Logger) (*Store, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	session, err := newCluster(cfg, cfg.Keyspace).CreateSession()
+	session, err := cqlkit.Connect(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("cassandra: connect to %v: %w", cfg.Hosts, err)
+		return nil, err
 	}
 	return &Store{session: session, keyScope: DefaultKeyScope, logger: logger}, nil
 }
@@ -69,25 +59,7 @@ func (s *Store) Close() error {
 }
 
 // Ping checks that the cluster answers, for the readiness probe.
-func (s *Store) Ping(ctx context.Context) error {
-	var v string
-	return s.session.Query(cqlPing).WithContext(ctx).Idempotent(true).Consistency(gocql.LocalOne).Scan(&v)
-}
-
-// read and write build queries; idempotent ones may be retried by the driver.
-func (s *Store) read(ctx context.Context, stmt string, args ...any) *gocql.Query {
-	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true)
-}
-
-func (s *Store) write(ctx context.Context, stmt string, args ...any) error {
-	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true).Exec()
-}
-
-// lwt builds a lightweight transaction: never idempotent (a retried CAS that
-// had applied reports "not applied"), serial consistency LOCAL_SERIAL.
-func (s *Store) lwt(ctx context.Context, stmt string, args ...any) *gocql.Query {
-	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(false).SerialConsistency(gocql.LocalSerial)
-}
+func (s *Store) Ping(ctx context.Context) error { return s.session.Ping(ctx) }
 
 // ttlSeconds is the TTL that makes a row expire at exp (at least 1s: 0 would mean never).
 func ttlSeconds(exp, now time.Time) int {

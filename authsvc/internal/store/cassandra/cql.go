@@ -3,8 +3,6 @@ package cassandra
 // Every statement authsvc runs, as constants: the driver prepares each once
 // and reuses it, and no value is ever spliced into CQL text.
 const (
-	cqlPing = `SELECT release_version FROM system.local`
-
 	cqlInsertAccount = `INSERT INTO accounts (user_id, username, display_name, password_hash, roles, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	cqlSelectAccount = `SELECT user_id, username, display_name, password_hash, roles, created_at, password_changed_at FROM accounts WHERE user_id = ?`
 	cqlDeleteAccount = `DELETE FROM accounts WHERE user_id = ?`

@@ -12,7 +12,7 @@ import (
 
 // SigningKeys implements keyring.Store.
 func (s *Store) SigningKeys(ctx context.Context) (string, []entity.SigningKey, error) {
-	sc := s.read(ctx, cqlSelectKeys, s.keyScope).Iter().Scanner()
+	sc := s.session.Read(ctx, cqlSelectKeys, s.keyScope).Iter().Scanner()
 	var head string
 	var keys []entity.SigningKey
 	for sc.Next() {
@@ -69,7 +69,7 @@ func (s *Store) AddSigningKey(ctx context.Context, expectedHead string, k entity
 
 // DeleteSigningKey implements keyring.Store.
 func (s *Store) DeleteSigningKey(ctx context.Context, kid string) error {
-	if err := s.write(ctx, cqlDeleteKey, s.keyScope, kid); err != nil {
+	if err := s.session.Write(ctx, cqlDeleteKey, s.keyScope, kid); err != nil {
 		return fmt.Errorf("cassandra: delete signing key: %w", err)
 	}
 	return nil

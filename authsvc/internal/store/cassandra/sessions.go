@@ -15,7 +15,7 @@ import (
 
 // Device implements usecase.Sessions.
 func (s *Store) Device(ctx context.Context, userID, deviceID ids.ID) (entity.Device, error) {
-	d, err := scanDevice(s.read(ctx, cqlSelectDevice, int64(userID), int64(deviceID)).Scan)
+	d, err := scanDevice(s.session.Read(ctx, cqlSelectDevice, int64(userID), int64(deviceID)).Scan)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return entity.Device{}, entity.ErrNotFound
 	}
@@ -27,7 +27,7 @@ func (s *Store) Device(ctx context.Context, userID, deviceID ids.ID) (entity.Dev
 
 // Devices implements usecase.Sessions.
 func (s *Store) Devices(ctx context.Context, userID ids.ID) ([]entity.Device, error) {
-	sc := s.read(ctx, cqlSelectDevices, int64(userID)).Iter().Scanner()
+	sc := s.session.Read(ctx, cqlSelectDevices, int64(userID)).Iter().Scanner()
 	var out []entity.Device
 	for sc.Next() {
 		d, err := scanDevice(sc.Scan)
@@ -60,7 +60,7 @@ func (s *Store) StartSession(ctx context.Context, d entity.Device, t entity.Refr
 	if err := s.insertRefresh(ctx, t.Hash, t.UserID, t.DeviceID, t.SessionID, t.IssuedAt, t.ExpiresAt); err != nil {
 		return err
 	}
-	if err := s.write(ctx, cqlUpsertDevice, int64(d.UserID), int64(d.ID), d.Name, d.CreatedAt, d.LastSeenAt,
+	if err := s.session.Write(ctx, cqlUpsertDevice, int64(d.UserID), int64(d.ID), d.Name, d.CreatedAt, d.LastSeenAt,
 		int64(d.SessionID)); err != nil {
 		return fmt.Errorf("cassandra: write device: %w", err)
 	}
@@ -68,7 +68,7 @@ func (s *Store) StartSession(ctx context.Context, d entity.Device, t entity.Refr
 }
 
 func (s *Store) insertRefresh(ctx context.Context, hash []byte, user, device, session ids.ID, issued, exp time.Time) error {
-	if err := s.write(ctx, cqlInsertRefresh, hash, int64(user), int64(device), int64(session), issued, exp,
+	if err := s.session.Write(ctx, cqlInsertRefresh, hash, int64(user), int64(device), int64(session), issued, exp,
 		ttlSeconds(exp, time.Now())); err != nil {
 		return fmt.Errorf("cassandra: write refresh token: %w", err)
 	}
@@ -84,7 +84,7 @@ func (s *Store) insertRefresh(ctx context.Context, hash []byte, user, device, se
 func (s *Store) ConsumeRefreshToken(ctx context.Context, oldHash, newHash []byte, newExpiry, now time.Time) (entity.RefreshToken, error) {
 	var uid, did, sid int64
 	old := entity.RefreshToken{Hash: oldHash}
-	err := s.read(ctx, cqlSelectRefresh, oldHash).Scan(&uid, &did, &sid, &old.IssuedAt, &old.ExpiresAt, &old.Used)
+	err := s.session.Read(ctx, cqlSelectRefresh, oldHash).Scan(&uid, &did, &sid, &old.IssuedAt, &old.ExpiresAt, &old.Used)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return entity.RefreshToken{}, entity.ErrNotFound
 	}
@@ -100,7 +100,7 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, oldHash, newHash []byte
 		return old, entity.ErrTokenExpired
 	}
 	var current int64
-	err = s.read(ctx, cqlDeviceSession, uid, did).Scan(&current)
+	err = s.session.Read(ctx, cqlDeviceSession, uid, did).Scan(&current)
 	if errors.Is(err, gocql.ErrNotFound) || (err == nil && current != sid) {
 		return old, entity.ErrSessionRevoked
 	}
@@ -113,15 +113,15 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, oldHash, newHash []byte
 	// The TTL keeps the used flag from outliving the row (an UPDATE without
 	// one would leave a lone cell behind forever).
 	var used bool
-	applied, err := s.lwt(ctx, cqlMarkRefreshUse, ttlSeconds(old.ExpiresAt, time.Now()), oldHash).ScanCAS(&used)
+	applied, err := s.session.LWT(ctx, cqlMarkRefreshUse, ttlSeconds(old.ExpiresAt, time.Now()), oldHash).ScanCAS(&used)
 	if err != nil {
 		return entity.RefreshToken{}, fmt.Errorf("cassandra: mark refresh token used (outcome unknown): %w", err)
 	}
 	if !applied {
-		_ = s.write(ctx, cqlDeleteRefresh, newHash)
+		_ = s.session.Write(ctx, cqlDeleteRefresh, newHash)
 		return old, entity.ErrTokenReused
 	}
-	if err := s.write(ctx, cqlTouchDevice, now, uid, did); err != nil {
+	if err := s.session.Write(ctx, cqlTouchDevice, now, uid, did); err != nil {
 		// The exchange happened; a stale last-seen time is not worth failing it.
 		s.logger.Warn("updating device last-seen failed", slog.Any("err", err))
 	}
@@ -133,7 +133,7 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, oldHash, newHash []byte
 // losing that race only signs out a sign-in made in the same instant.
 func (s *Store) EndSession(ctx context.Context, userID, deviceID, sessionID ids.ID) error {
 	var current int64
-	err := s.read(ctx, cqlDeviceSession, int64(userID), int64(deviceID)).Scan(&current)
+	err := s.session.Read(ctx, cqlDeviceSession, int64(userID), int64(deviceID)).Scan(&current)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return nil
 	}
@@ -143,7 +143,7 @@ func (s *Store) EndSession(ctx context.Context, userID, deviceID, sessionID ids.
 	if current == 0 || (sessionID != 0 && current != int64(sessionID)) {
 		return nil
 	}
-	return s.write(ctx, cqlEndSession, int64(userID), int64(deviceID))
+	return s.session.Write(ctx, cqlEndSession, int64(userID), int64(deviceID))
 }
 
 // EndAllSessions implements usecase.Sessions with one single-partition batch.

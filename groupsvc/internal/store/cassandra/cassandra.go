@@ -55,19 +55,16 @@ var (
 
 // Store is the Cassandra adapter. It is safe for concurrent use.
 type Store struct {
-	session *gocql.Session
+	session cqlkit.Session
 	scope   string
 	logger  *slog.Logger
 }
 
 // Open connects to the keyspace, which Migrate must have created.
 func Open(cfg Config, logger *slog.Logger) (*Store, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	session, err := cqlkit.NewCluster(cfg, cfg.Keyspace).CreateSession()
+	session, err := cqlkit.Connect(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("cassandra: connect to %v: %w", cfg.Hosts, err)
+		return nil, err
 	}
 	return &Store{session: session, scope: DefaultScope, logger: logger}, nil
 }
@@ -87,18 +84,7 @@ func (s *Store) Close() error {
 }
 
 // Ping checks that the cluster answers, for the readiness probe.
-func (s *Store) Ping(ctx context.Context) error {
-	var v string
-	return s.session.Query(cqlPing).WithContext(ctx).Idempotent(true).Consistency(gocql.LocalOne).Scan(&v)
-}
-
-func (s *Store) read(ctx context.Context, stmt string, args ...any) *gocql.Query {
-	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true)
-}
-
-func (s *Store) write(ctx context.Context, stmt string, args ...any) error {
-	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true).Exec()
-}
+func (s *Store) Ping(ctx context.Context) error { return s.session.Ping(ctx) }
 
 func shardOf(group ids.ID) int { return int(uint64(group) % shards) }
 
@@ -114,7 +100,7 @@ func expectArg(v int64) any {
 func (s *Store) Apply(ctx context.Context, c usecase.Change) error {
 	g := c.Group
 	if len(c.Events) > 0 {
-		if err := s.write(ctx, cqlIndexPending, shardOf(g.ID), int64(g.ID)); err != nil {
+		if err := s.session.Write(ctx, cqlIndexPending, shardOf(g.ID), int64(g.ID)); err != nil {
 			return err
 		}
 	}
@@ -201,12 +187,12 @@ func (s *Store) outcome(ctx context.Context, c usecase.Change, cause error) (boo
 func (s *Store) SyncMemberships(ctx context.Context, ev entity.Event) error {
 	ts := ev.RosterVersion
 	for _, m := range ev.Put {
-		if err := s.write(ctx, cqlPutMembership, int64(m.User), int64(m.Group), m.Role, m.JoinedAt, ts); err != nil {
+		if err := s.session.Write(ctx, cqlPutMembership, int64(m.User), int64(m.Group), m.Role, m.JoinedAt, ts); err != nil {
 			return err
 		}
 	}
 	for _, u := range ev.Removed {
-		if err := s.write(ctx, cqlDelMembership, ts, int64(u), int64(ev.Group)); err != nil {
+		if err := s.session.Write(ctx, cqlDelMembership, ts, int64(u), int64(ev.Group)); err != nil {
 			return err
 		}
 	}
@@ -223,7 +209,7 @@ func (s *Store) Group(ctx context.Context, id ids.ID) (entity.Group, error) {
 		createdAt              time.Time
 		deleted                bool
 	)
-	err := s.read(ctx, cqlSelectGroup, int64(id)).Scan(&name, &topic, &avatar, &sizeLimit, &memberCount, &version,
+	err := s.session.Read(ctx, cqlSelectGroup, int64(id)).Scan(&name, &topic, &avatar, &sizeLimit, &memberCount, &version,
 		&createdAt, &createdBy, &deleted)
 	if errors.Is(err, gocql.ErrNotFound) || (err == nil && version == nil) {
 		return entity.Group{}, entity.ErrNotFound
@@ -240,7 +226,7 @@ func (s *Store) Group(ctx context.Context, id ids.ID) (entity.Group, error) {
 func (s *Store) Member(ctx context.Context, group, user ids.ID) (entity.Member, error) {
 	var role string
 	var joined time.Time
-	err := s.read(ctx, cqlSelectMember, int64(group), int64(user)).Scan(&role, &joined)
+	err := s.session.Read(ctx, cqlSelectMember, int64(group), int64(user)).Scan(&role, &joined)
 	if errors.Is(err, gocql.ErrNotFound) || (err == nil && role == "") {
 		return entity.Member{}, entity.ErrNotFound
 	}
@@ -252,9 +238,9 @@ func (s *Store) Member(ctx context.Context, group, user ids.ID) (entity.Member, 
 
 // Members implements usecase.GroupStore.
 func (s *Store) Members(ctx context.Context, group, after ids.ID, limit int) ([]entity.Member, error) {
-	q := s.read(ctx, cqlSelectRoster, int64(group), int64(after))
+	q := s.session.Read(ctx, cqlSelectRoster, int64(group), int64(after))
 	if limit > 0 {
-		q = s.read(ctx, cqlSelectMembers, int64(group), int64(after), limit)
+		q = s.session.Read(ctx, cqlSelectMembers, int64(group), int64(after), limit)
 	}
 	iter := q.PageSize(5000).Iter()
 	var (
@@ -273,9 +259,9 @@ func (s *Store) Members(ctx context.Context, group, after ids.ID, limit int) ([]
 
 // Memberships implements usecase.GroupStore.
 func (s *Store) Memberships(ctx context.Context, user, after ids.ID, limit int) ([]entity.Membership, error) {
-	q := s.read(ctx, cqlSelectAllGroups, int64(user), int64(after))
+	q := s.session.Read(ctx, cqlSelectAllGroups, int64(user), int64(after))
 	if limit > 0 {
-		q = s.read(ctx, cqlSelectMemberships, int64(user), int64(after), limit)
+		q = s.session.Read(ctx, cqlSelectMemberships, int64(user), int64(after), limit)
 	}
 	iter := q.Iter()
 	var (
@@ -294,7 +280,7 @@ func (s *Store) Memberships(ctx context.Context, user, after ids.ID, limit int) 
 func (s *Store) PendingGroups(ctx context.Context, limit int) ([]ids.ID, error) {
 	var out []ids.ID
 	for shard := range shards {
-		iter := s.read(ctx, cqlSelectPending, shard).Iter()
+		iter := s.session.Read(ctx, cqlSelectPending, shard).Iter()
 		var g int64
 		for iter.Scan(&g) {
 			out = append(out, ids.ID(g))
@@ -312,7 +298,7 @@ func (s *Store) PendingGroups(ctx context.Context, limit int) ([]ids.ID, error) 
 // Outbox implements usecase.GroupStore.
 func (s *Store) Outbox(ctx context.Context, group ids.ID) ([]entity.Event, error) {
 	var raw map[int64]string
-	err := s.read(ctx, cqlSelectOutbox, int64(group)).Scan(&raw)
+	err := s.session.Read(ctx, cqlSelectOutbox, int64(group)).Scan(&raw)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return nil, nil
 	}
@@ -347,7 +333,7 @@ func (s *Store) Ack(ctx context.Context, group, event ids.ID) error {
 // PurgeMembers implements usecase.GroupStore: one range tombstone. The
 // group is deleted, so no conditional write touches these rows again.
 func (s *Store) PurgeMembers(ctx context.Context, group ids.ID) error {
-	return s.write(ctx, cqlPurgeMembers, int64(group), int64(0))
+	return s.session.Write(ctx, cqlPurgeMembers, int64(group), int64(0))
 }
 
 // ForgetIfIdle implements usecase.GroupStore: the index entry goes, then
@@ -358,20 +344,20 @@ func (s *Store) ForgetIfIdle(ctx context.Context, group ids.ID) error {
 	if err != nil || len(evs) > 0 {
 		return err
 	}
-	if err := s.write(ctx, cqlUnindex, shardOf(group), int64(group)); err != nil {
+	if err := s.session.Write(ctx, cqlUnindex, shardOf(group), int64(group)); err != nil {
 		return err
 	}
 	if evs, err = s.Outbox(ctx, group); err != nil || len(evs) == 0 {
 		return err
 	}
-	return s.write(ctx, cqlIndexPending, shardOf(group), int64(group))
+	return s.session.Write(ctx, cqlIndexPending, shardOf(group), int64(group))
 }
 
 // PlatformLimits implements usecase.LimitStore.
 func (s *Store) PlatformLimits(ctx context.Context) (entity.PlatformLimits, error) {
 	var def, ceiling int
 	var version *int64
-	err := s.read(ctx, cqlSelectLimits, s.scope).Scan(&def, &ceiling, &version)
+	err := s.session.Read(ctx, cqlSelectLimits, s.scope).Scan(&def, &ceiling, &version)
 	if errors.Is(err, gocql.ErrNotFound) || (err == nil && version == nil) {
 		return entity.PlatformLimits{}, entity.ErrNotFound
 	}
@@ -410,7 +396,7 @@ func (s *Store) Audit(ctx context.Context, before ids.ID, limit int) ([]entity.A
 	if limit <= 0 {
 		limit = math.MaxInt32
 	}
-	iter := s.read(ctx, cqlSelectAudit, s.scope, b, limit).Iter()
+	iter := s.session.Read(ctx, cqlSelectAudit, s.scope, b, limit).Iter()
 	var (
 		out        []entity.AuditEntry
 		id, actor  int64

@@ -4,7 +4,6 @@ package cassandra
 // and reuses it, and no value is ever spliced into CQL text. Every partition
 // key is a bind marker, so routing is token-aware.
 const (
-	cqlPing = `SELECT release_version FROM system.local`
 
 	// The condition of every group change: `IF version = ?` (null for a
 	// group that must not exist yet).

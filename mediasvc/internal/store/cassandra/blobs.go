@@ -21,7 +21,7 @@ func (s *Store) blob(ctx context.Context, sha string, cons gocql.Consistency) (e
 	var b entity.Blob
 	var state string
 	var refs []int64
-	err := s.read(ctx, cqlSelectBlob, sha).Consistency(cons).Scan(&b.SHA256, &state, &b.ObjectKey, &b.ThumbnailKey,
+	err := s.session.Read(ctx, cqlSelectBlob, sha).Consistency(cons).Scan(&b.SHA256, &state, &b.ObjectKey, &b.ThumbnailKey,
 		&b.Size, &b.Mime, &b.Width, &b.Height, &b.CreatedAt, &refs)
 	if errors.Is(err, gocql.ErrNotFound) || (err == nil && state == "") {
 		return entity.Blob{}, entity.ErrNotFound

@@ -20,10 +20,7 @@ package cassandra
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/parleychat/parley/shared/kit/cqlkit"
 )
@@ -40,23 +37,16 @@ const DefaultScope = "default"
 
 // Store is the Cassandra adapter. It is safe for concurrent use.
 type Store struct {
-	session *gocql.Session
+	session cqlkit.Session
 	scope   string
 	logger  *slog.Logger
 }
 
-func newCluster(cfg Config, keyspace string) *gocql.ClusterConfig {
-	return cqlkit.NewCluster(cfg, keyspace)
-}
-
 // Open connects to the keyspace, which Migrate must have created.
 func Open(cfg Config, logger *slog.Logger) (*Store, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	session, err := newCluster(cfg, cfg.Keyspace).CreateSession()
+	session, err := cqlkit.Connect(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("cassandra: connect to %v: %w", cfg.Hosts, err)
+		return nil, err
 	}
 	return &Store{session: session, scope: DefaultScope, logger: logger}, nil
 }
@@ -77,20 +67,7 @@ func (s *Store) Close() error {
 }
 
 // Ping checks that the cluster answers, for the readiness probe.
-func (s *Store) Ping(ctx context.Context) error {
-	var v string
-	return s.session.Query(cqlPing).WithContext(ctx).Idempotent(true).Consistency(gocql.LocalOne).Scan(&v)
-}
-
-// read builds an idempotent query (reads may be retried).
-func (s *Store) read(ctx context.Context, stmt string, args ...any) *gocql.Query {
-	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true)
-}
-
-// write runs a plain idempotent write.
-func (s *Store) write(ctx context.Context, stmt string, args ...any) error {
-	return s.session.Query(stmt, args...).WithContext(ctx).Idempotent(true).Exec()
-}
+func (s *Store) Ping(ctx context.Context) error { return s.session.Ping(ctx) }
 
 // lwt runs a lightweight transaction and reports whether it applied, with
 // the current values of the row when it did not. Never idempotent for the
@@ -98,7 +75,6 @@ func (s *Store) write(ctx context.Context, stmt string, args ...any) error {
 // re-read with a serial read when the outcome matters.
 func (s *Store) lwt(ctx context.Context, stmt string, args ...any) (bool, map[string]any, error) {
 	prev := map[string]any{}
-	applied, err := s.session.Query(stmt, args...).WithContext(ctx).Idempotent(false).
-		SerialConsistency(gocql.LocalSerial).MapScanCAS(prev)
+	applied, err := s.session.LWT(ctx, stmt, args...).MapScanCAS(prev)
 	return applied, prev, err
 }

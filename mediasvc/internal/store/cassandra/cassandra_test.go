@@ -2,52 +2,23 @@ package cassandra_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"testing"
-	"time"
-
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/parleychat/parley/mediasvc/internal/store/cassandra"
 	"github.com/parleychat/parley/mediasvc/internal/store/storetest"
-	"github.com/parleychat/parley/shared/stackenv"
+	"github.com/parleychat/parley/shared/kit/cqlkit/cqltest"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func random(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // freshKeyspace migrates a new keyspace for this test (twice: migrations
 // must be re-runnable) and drops it at the end.
 func freshKeyspace(t *testing.T) cassandra.Config {
-	t.Helper()
-	env := stackenv.Require(t, stackenv.CassandraHosts, stackenv.CassandraDC)
-	cfg := cassandra.Config{
-		Hosts: stackenv.Split(env[stackenv.CassandraHosts]), DC: env[stackenv.CassandraDC],
-		Keyspace: "mediasvc_test_" + random(6), Timeout: 10 * time.Second, ConnectTimeout: 10 * time.Second,
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := cassandra.DropKeyspace(ctx, cfg); err != nil {
-			t.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
-		}
+	return cqltest.Keyspace(t, "mediasvc_test_", func(ctx context.Context, cfg cassandra.Config) error {
+		return cassandra.Migrate(ctx, cfg, discard)
 	})
-	for range 2 {
-		if err := cassandra.Migrate(ctx, cfg, discard); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-	}
-	return cfg
 }
 
 func TestCassandraContract(t *testing.T) {
@@ -58,25 +29,18 @@ func TestCassandraContract(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	// One keyspace for the run; each case gets its own scope.
-	storetest.Run(t, func(*testing.T) storetest.Store { return st.WithScope("test-" + random(4)) })
+	storetest.Run(t, func(*testing.T) storetest.Store { return st.WithScope("test-" + cqltest.Random(4)) })
 }
 
 func TestMigrateTwiceRecordsEachVersionOnce(t *testing.T) {
 	cfg := freshKeyspace(t)
 	all, err := cassandra.Migrations()
-	if err != nil || len(all) == 0 {
-		t.Fatalf("migrations: %v %v", all, err)
-	}
-	cluster := gocql.NewCluster(cfg.Hosts...)
-	cluster.Keyspace = cfg.Keyspace
-	s, err := cluster.CreateSession()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	var n int
-	if err := s.Query(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(all) {
-		t.Fatalf("schema_migrations rows = %d, %v; want %d", n, err, len(all))
+	cqltest.CheckMigrations(t, cfg, all)
+	if got := len(all[0].Statements); got != 5 {
+		t.Fatalf("0001 has %d statements, want 5", got)
 	}
 	st, err := cassandra.Open(cfg, discard)
 	if err != nil {
@@ -85,20 +49,5 @@ func TestMigrateTwiceRecordsEachVersionOnce(t *testing.T) {
 	defer st.Close()
 	if err := st.Ping(context.Background()); err != nil {
 		t.Fatalf("ping: %v", err)
-	}
-}
-
-func TestMigrationsAreNumberedAndSplit(t *testing.T) {
-	all, err := cassandra.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range all {
-		if m.Version != i+1 || len(m.Statements) == 0 {
-			t.Fatalf("migration %d: %+v", i, m)
-		}
-	}
-	if got := len(all[0].Statements); got != 5 {
-		t.Fatalf("0001 has %d statements, want 5", got)
 	}
 }

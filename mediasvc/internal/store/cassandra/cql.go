@@ -4,8 +4,6 @@ package cassandra
 // and reuses it, and no value is ever spliced into CQL text. Every partition
 // key is a bind marker, so routing is token-aware.
 const (
-	cqlPing = `SELECT release_version FROM system.local`
-
 	mediaColumns = `media_id, owner_id, state, name, declared_size, declared_sha256, sha256, size, mime, width, height, content_key, thumbnail_key, created_at, finalized_at, deleted_at, attachments`
 
 	cqlInsertMedia   = `INSERT INTO media (` + mediaColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`

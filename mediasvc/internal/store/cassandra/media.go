@@ -60,7 +60,7 @@ func (s *Store) media(ctx context.Context, id ids.ID, cons gocql.Consistency) (e
 	var m entity.Media
 	var mid, owner int64
 	var state string
-	err := s.read(ctx, cqlSelectMedia, int64(id)).Consistency(cons).Scan(&mid, &owner, &state, &m.Name,
+	err := s.session.Read(ctx, cqlSelectMedia, int64(id)).Consistency(cons).Scan(&mid, &owner, &state, &m.Name,
 		&m.DeclaredSize, &m.DeclaredSHA256, &m.SHA256, &m.Size, &m.Mime, &m.Width, &m.Height, &m.ContentKey,
 		&m.ThumbnailKey, &m.CreatedAt, &m.FinalizedAt, &m.DeletedAt, &m.Attachments)
 	if errors.Is(err, gocql.ErrNotFound) || (err == nil && state == "") {

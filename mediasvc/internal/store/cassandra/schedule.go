@@ -32,7 +32,7 @@ func (s *Store) ScheduleCheck(ctx context.Context, c entity.Check) error {
 	if ttl < 60 {
 		ttl = 60
 	}
-	return s.write(ctx, cqlInsertCheck, s.scope, hourOf(c.Due), shardOf(c.Key), c.Due, string(c.Kind), c.Key, ttl)
+	return s.session.Write(ctx, cqlInsertCheck, s.scope, hourOf(c.Due), shardOf(c.Key), c.Due, string(c.Kind), c.Key, ttl)
 }
 
 // DueChecks implements usecase.CheckSchedule: it reads each hour's shards
@@ -49,7 +49,7 @@ func (s *Store) DueChecks(ctx context.Context, from, to time.Time, fn func(entit
 }
 
 func (s *Store) dueIn(ctx context.Context, hour int64, shard int, from, to time.Time, fn func(entity.Check) error) error {
-	iter := s.read(ctx, cqlSelectChecks, s.scope, hour, shard, from, to).PageSize(500).Iter()
+	iter := s.session.Read(ctx, cqlSelectChecks, s.scope, hour, shard, from, to).PageSize(500).Iter()
 	sc := iter.Scanner()
 	for sc.Next() {
 		var c entity.Check
@@ -73,7 +73,7 @@ func (s *Store) dueIn(ctx context.Context, hour int64, shard int, from, to time.
 // CleanupCheckpoint implements usecase.CheckSchedule.
 func (s *Store) CleanupCheckpoint(ctx context.Context) (time.Time, error) {
 	var t time.Time
-	err := s.read(ctx, cqlSelectCP, s.scope).Scan(&t)
+	err := s.session.Read(ctx, cqlSelectCP, s.scope).Scan(&t)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return time.Time{}, nil
 	}
@@ -86,13 +86,13 @@ func (s *Store) CleanupCheckpoint(ctx context.Context) (time.Time, error) {
 // SetCleanupCheckpoint implements usecase.CheckSchedule; the checks before
 // it expire by their TTL.
 func (s *Store) SetCleanupCheckpoint(ctx context.Context, t time.Time) error {
-	return s.write(ctx, cqlSetCP, s.scope, t)
+	return s.session.Write(ctx, cqlSetCP, s.scope, t)
 }
 
 // Limits implements usecase.LimitStore.
 func (s *Store) Limits(ctx context.Context) (entity.Limits, error) {
 	var m map[string]int64
-	err := s.read(ctx, cqlSelectLimits, s.scope).Scan(&m)
+	err := s.session.Read(ctx, cqlSelectLimits, s.scope).Scan(&m)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return entity.Limits{}, nil
 	}
@@ -108,5 +108,5 @@ func (s *Store) Limits(ctx context.Context) (entity.Limits, error) {
 
 // SetLimits implements usecase.LimitStore; the INSERT replaces the whole map.
 func (s *Store) SetLimits(ctx context.Context, l entity.Limits, by ids.ID, at time.Time) error {
-	return s.write(ctx, cqlSetLimits, s.scope, map[string]int64(l), at, int64(by))
+	return s.session.Write(ctx, cqlSetLimits, s.scope, map[string]int64(l), at, int64(by))
 }
